@@ -1,0 +1,221 @@
+//! Decoding compressed packets to interleaved integer PCM.
+//!
+//! symphonia decodes everything but Opus (it has no Opus decoder); Opus goes through the
+//! pure-Rust `opus-pure`. Output is interleaved `i32` samples at the bit depth the encoder
+//! wants, in WAV channel order, with the container's priming and padding trimmed.
+
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::packet::Packet as SymPacket;
+use symphonia::core::units::{Duration, Timestamp};
+
+use crate::codec::opus::valid_head;
+use crate::demux::AudioTrack;
+use crate::error::{Error, Result};
+use crate::info::AudioCodec;
+use crate::limits::MAX_CHANNELS;
+
+/// Consecutive undecodable packets tolerated before the extraction fails.
+const MAX_CONSECUTIVE_ERRORS: u32 = 32;
+
+enum Inner {
+    Symphonia(Box<dyn AudioDecoder>),
+    Opus(OpusDecoder),
+}
+
+/// Decodes one track's packets.
+pub(crate) struct Decoder {
+    inner: Inner,
+    channels: usize,
+    bits: u32,
+    /// Frames still to drop at the start.
+    skip: u64,
+    /// Frames still to emit, when the container bounds the length.
+    remaining: Option<u64>,
+    consecutive_errors: u32,
+    decoded_any: bool,
+    /// Packets that could not be decoded and were skipped.
+    pub skipped_packets: u64,
+    scratch_i16: Vec<i16>,
+    scratch_i32: Vec<i32>,
+    scratch_f32: Vec<f32>,
+}
+
+impl Decoder {
+    /// A decoder for `track` that produces samples of `bits` (16, 24 or 32) bits.
+    pub fn new(track: &AudioTrack, bits: u32) -> Result<Decoder> {
+        let channels = track.channels as usize;
+        if channels == 0 || channels > MAX_CHANNELS || track.sample_rate == 0 {
+            return Err(Error::invalid_video("the audio track has no valid channel count or sample rate"));
+        }
+        let inner = if track.codec == AudioCodec::Opus {
+            Inner::Opus(OpusDecoder::new(&track.extra_data)?)
+        } else {
+            let opts = AudioDecoderOptions::default();
+            let dec = symphonia::default::get_codecs().make_audio_decoder(&track.params, &opts).map_err(|e| {
+                Error::invalid_video(format!("the {} audio cannot be decoded", track.info.codec)).with_details(e.to_string())
+            })?;
+            Inner::Symphonia(dec)
+        };
+        Ok(Decoder {
+            inner,
+            channels,
+            bits,
+            skip: track.trim_start,
+            remaining: track.keep_frames,
+            consecutive_errors: 0,
+            decoded_any: false,
+            skipped_packets: 0,
+            scratch_i16: Vec::new(),
+            scratch_i32: Vec::new(),
+            scratch_f32: Vec::new(),
+        })
+    }
+
+    /// Channels of the output.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Decodes `data` and appends its samples (after trimming) to `out`.
+    pub fn decode(&mut self, data: &[u8], out: &mut Vec<i32>) -> Result<()> {
+        let start = out.len();
+        match self.decode_raw(data, out) {
+            Ok(()) => {
+                self.consecutive_errors = 0;
+                self.decoded_any = true;
+            }
+            Err(e) => {
+                out.truncate(start);
+                self.skipped_packets += 1;
+                self.consecutive_errors += 1;
+                if self.consecutive_errors >= MAX_CONSECUTIVE_ERRORS {
+                    return Err(if self.decoded_any {
+                        Error::extraction_failed("too many consecutive audio packets could not be decoded")
+                            .with_details(e.to_string())
+                    } else {
+                        Error::invalid_video("the audio cannot be decoded").with_details(e.to_string())
+                    });
+                }
+                return Ok(());
+            }
+        }
+        self.trim(out, start);
+        Ok(())
+    }
+
+    fn decode_raw(&mut self, data: &[u8], out: &mut Vec<i32>) -> Result<(), String> {
+        match &mut self.inner {
+            Inner::Symphonia(dec) => {
+                let packet = SymPacket::new(0, Timestamp::new(0), Duration::new(0), data);
+                let buf = dec.decode(&packet).map_err(|e| e.to_string())?;
+                if buf.spec().channels().count() != self.channels {
+                    return Err("the channel count changed mid-stream".into());
+                }
+                if self.bits == 16 {
+                    buf.copy_to_vec_interleaved(&mut self.scratch_i16);
+                    out.extend(self.scratch_i16.iter().map(|&s| i32::from(s)));
+                } else {
+                    buf.copy_to_vec_interleaved(&mut self.scratch_i32);
+                    let shift = 32 - self.bits;
+                    out.extend(self.scratch_i32.iter().map(|&s| s >> shift));
+                }
+            }
+            Inner::Opus(dec) => {
+                let n = dec.decode(data, &mut self.scratch_f32)?;
+                let pcm = &self.scratch_f32[..n * self.channels];
+                let order = wav_order(self.channels, dec.family);
+                let scale = (1i64 << (self.bits - 1)) as f32;
+                let (lo, hi) = (-scale, scale - 1.0);
+                for frame in pcm.chunks_exact(self.channels) {
+                    out.extend(order.iter().map(|&c| (frame[c] * scale).round().clamp(lo, hi) as i32));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops priming frames and frames past the presented length.
+    fn trim(&mut self, out: &mut Vec<i32>, start: usize) {
+        let frames = ((out.len() - start) / self.channels) as u64;
+        let drop = self.skip.min(frames);
+        self.skip -= drop;
+        out.drain(start..start + drop as usize * self.channels);
+        if let Some(rem) = &mut self.remaining {
+            let keep = (frames - drop).min(*rem);
+            *rem -= keep;
+            out.truncate(start + keep as usize * self.channels);
+        }
+    }
+}
+
+/// Opus channel order (Vorbis order, RFC 7845 §5.1.1.2) → WAV order, as source indices.
+fn wav_order(channels: usize, family: u8) -> Vec<usize> {
+    if family == 1 {
+        let order: &[usize] = match channels {
+            3 => &[0, 2, 1],
+            5 => &[0, 2, 1, 3, 4],
+            6 => &[0, 2, 1, 5, 3, 4],
+            7 => &[0, 2, 1, 6, 5, 3, 4],
+            8 => &[0, 2, 1, 7, 5, 6, 3, 4],
+            _ => &[],
+        };
+        if !order.is_empty() {
+            return order.to_vec();
+        }
+    }
+    (0..channels).collect()
+}
+
+/// Opus through `opus-pure`: mapping family 0 (mono/stereo) or 1 (standard surround layouts).
+struct OpusDecoder {
+    family: u8,
+    channels: usize,
+    dec: OpusInner,
+}
+
+enum OpusInner {
+    Single(opus_pure::OpusDecoder),
+    Multi(opus_pure::OpusMSDecoder),
+}
+
+impl OpusDecoder {
+    fn new(head: &[u8]) -> Result<OpusDecoder> {
+        let bad = |d: String| Error::invalid_video("the Opus track cannot be decoded").with_details(d);
+        let head = valid_head(head).ok_or_else(|| bad("missing or malformed OpusHead".into()))?;
+        let channels = usize::from(head[9]);
+        let family = head[18];
+        let gain = i32::from(i16::from_le_bytes([head[16], head[17]]));
+        let dec = match family {
+            0 => {
+                let mut d = opus_pure::OpusDecoder::new(48_000, channels).map_err(|e| bad(e.to_string()))?;
+                d.gain_q8 = gain;
+                OpusInner::Single(d)
+            }
+            1 => {
+                let std = opus_pure::ChannelLayout::surround(channels, 1).map_err(|e| bad(e.to_string()))?;
+                let (streams, coupled, map) = (head[19], head[20], &head[21..21 + channels]);
+                if std.nb_streams != usize::from(streams) || std.nb_coupled_streams != usize::from(coupled) || std.mapping != map {
+                    return Err(bad("non-standard Opus channel mapping".into()));
+                }
+                let mut d = opus_pure::OpusMSDecoder::new(48_000, channels, 1).map_err(|e| bad(e.to_string()))?;
+                for s in d.streams_mut() {
+                    s.gain_q8 = gain;
+                }
+                OpusInner::Multi(d)
+            }
+            f => return Err(bad(format!("Opus channel mapping family {f} is not supported"))),
+        };
+        Ok(OpusDecoder { family, channels, dec })
+    }
+
+    /// Decodes one packet into `out` (resized as needed); returns frames decoded.
+    fn decode(&mut self, data: &[u8], out: &mut Vec<f32>) -> Result<usize, String> {
+        let max = opus_pure::MAX_PACKET_SAMPLES;
+        out.resize(max * self.channels, 0.0);
+        match &mut self.dec {
+            OpusInner::Single(d) => d.decode(data, max, out),
+            OpusInner::Multi(d) => d.decode(data, max, out),
+        }
+        .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,303 @@
+//! The step-wise extraction driver.
+//!
+//! [`Extraction::step`] does a bounded amount of work and returns progress, so the caller
+//! decides when to continue: a CLI loops, a browser worker checks its abort signal between
+//! steps, an edge job checks its CPU budget. Dropping the extraction cancels it; the caller owns
+//! the sink and discards what was written.
+
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use crate::codec::aac::AdtsConfig;
+use crate::codec::{opus, vorbis};
+use crate::decode::Decoder;
+use crate::demux::{AudioTrack, Demuxer, SharedSource};
+use crate::encode::flac::FlacEncoder;
+use crate::encode::wav::WavEncoder;
+use crate::encode::Encoder;
+use crate::error::{Error, Result};
+use crate::info::{AudioCodec, MediaInfo};
+use crate::limits::PACKETS_PER_STEP;
+use crate::mux::adts::Adts;
+use crate::mux::flac::FlacCopy;
+use crate::mux::ogg::{Granules, Ogg};
+use crate::mux::wav::{default_channel_mask, Wav, WavSpec};
+use crate::mux::{PacketMuxer, RawFrames};
+use crate::options::{ExtractOptions, OutputFormat};
+use crate::plan::{plan, Mode, Plan};
+use crate::sink::ByteSink;
+use crate::source::ByteSource;
+
+/// What one [`Extraction::step`] reached.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// More work remains; the value is the fraction of the media done (0.0–1.0).
+    Progress(f64),
+    /// The output is complete.
+    Done(Summary),
+}
+
+/// What a finished extraction produced.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Bytes written to the sink.
+    pub bytes: u64,
+    /// Audio packets read from the source track.
+    pub packets: u64,
+    /// Packets that could not be decoded and were skipped (transcodes only).
+    pub skipped_packets: u64,
+    /// Output duration in seconds, when known from the samples written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+}
+
+enum Pipeline {
+    Copy(Box<dyn PacketMuxer>),
+    Transcode { decoder: Decoder, encoder: Box<dyn Encoder>, samples: Vec<i32>, frames: u64 },
+}
+
+/// Probes `source` and describes its container, tracks and tags.
+///
+/// Errors: `INVALID_VIDEO` for empty, unreadable or unsupported inputs.
+pub fn probe(source: impl ByteSource + 'static) -> Result<MediaInfo> {
+    let shared: SharedSource = Arc::new(Mutex::new(Box::new(source)));
+    let mut demuxer = Demuxer::open(&shared)?;
+    demuxer.measure_bitrates()?;
+    Ok(demuxer.info)
+}
+
+/// An extraction in progress.
+pub struct Extraction<K: ByteSink> {
+    demuxer: Demuxer,
+    track: AudioTrack,
+    info: MediaInfo,
+    plan: Plan,
+    sink: CountingSink<K>,
+    pipeline: Pipeline,
+    packets: u64,
+    progress: f64,
+    done: bool,
+}
+
+impl<K: ByteSink> Extraction<K> {
+    /// Probes `source`, plans for `options` and writes the output's header to `sink`.
+    ///
+    /// Errors: `INVALID_VIDEO` (unreadable input, no audio, undecodable audio) and
+    /// `INVALID_OUTPUT` (bad options, an output that cannot be produced).
+    pub fn new(source: impl ByteSource + 'static, options: &ExtractOptions, sink: K) -> Result<Self> {
+        let shared: SharedSource = Arc::new(Mutex::new(Box::new(source)));
+        let mut probed = Demuxer::open(&shared)?;
+        probed.measure_bitrates()?;
+        let info = probed.info;
+        let plan = plan(&info, options)?;
+        // A fresh reader for the run: probing consumed packets.
+        let demuxer = Demuxer::open(&shared)?;
+        let track = demuxer
+            .audio
+            .iter()
+            .find(|a| a.info.index == plan.track.index)
+            .cloned()
+            .ok_or_else(|| Error::extraction_failed("the input changed while it was read"))?;
+        let mut sink = CountingSink { inner: sink, bytes: 0 };
+        let pipeline = match &plan.mode {
+            Mode::Copy => Pipeline::Copy(copy_muxer(&mut sink, &track, plan.format)?),
+            Mode::Transcode { .. } => {
+                let bits = output_bits(&track, plan.format);
+                let decoder = Decoder::new(&track, bits)?;
+                let encoder = encoder(&mut sink, &track, plan.format, bits, decoder.channels())?;
+                Pipeline::Transcode { decoder, encoder, samples: Vec::new(), frames: 0 }
+            }
+        };
+        Ok(Extraction { demuxer, track, info, plan, sink, pipeline, packets: 0, progress: 0.0, done: false })
+    }
+
+    /// What the probe found.
+    pub fn info(&self) -> &MediaInfo {
+        &self.info
+    }
+
+    /// What this extraction does.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Does a bounded amount of work.
+    ///
+    /// Errors: `EXTRACTION_FAILED` when the media breaks off unreadably part-way or the output
+    /// cannot be written; `INVALID_VIDEO` when no audio packet can be decoded. After an error or
+    /// [`Step::Done`], further calls return an error.
+    pub fn step(&mut self) -> Result<Step> {
+        if self.done {
+            return Err(Error::extraction_failed("the extraction has already ended"));
+        }
+        let result = self.step_inner();
+        if !matches!(result, Ok(Step::Progress(_))) {
+            self.done = true;
+        }
+        result
+    }
+
+    fn step_inner(&mut self) -> Result<Step> {
+        for _ in 0..PACKETS_PER_STEP {
+            let Some(packet) = self.demuxer.next_packet()? else {
+                return self.finish();
+            };
+            if packet.track_id != self.track.id {
+                continue;
+            }
+            self.packets += 1;
+            if let (Some(t), Some(d)) = (self.track.seconds(packet.pts), self.info.duration) {
+                if d > 0.0 {
+                    self.progress = (t / d).clamp(self.progress, 1.0);
+                }
+            }
+            match &mut self.pipeline {
+                Pipeline::Copy(muxer) => muxer.write_packet(&mut self.sink, &packet.data)?,
+                Pipeline::Transcode { decoder, encoder, samples, frames } => {
+                    samples.clear();
+                    decoder.decode(&packet.data, samples)?;
+                    *frames += (samples.len() / decoder.channels()) as u64;
+                    encoder.encode(&mut self.sink, samples)?;
+                }
+            }
+        }
+        Ok(Step::Progress(self.progress))
+    }
+
+    fn finish(&mut self) -> Result<Step> {
+        if self.packets == 0 {
+            return Err(Error::invalid_video("the audio track has no packets"));
+        }
+        let (skipped_packets, duration) = match &mut self.pipeline {
+            Pipeline::Copy(muxer) => {
+                muxer.finish(&mut self.sink)?;
+                (0, None)
+            }
+            Pipeline::Transcode { decoder, encoder, frames, .. } => {
+                encoder.finish(&mut self.sink)?;
+                (decoder.skipped_packets, Some(*frames as f64 / f64::from(self.track.sample_rate)))
+            }
+        };
+        self.sink.finish()?;
+        Ok(Step::Done(Summary { bytes: self.sink.bytes, packets: self.packets, skipped_packets, duration }))
+    }
+
+    /// Runs to the end, calling `progress` after each step.
+    pub fn run(&mut self, mut progress: impl FnMut(f64)) -> Result<Summary> {
+        loop {
+            match self.step()? {
+                Step::Progress(p) => progress(p),
+                Step::Done(s) => return Ok(s),
+            }
+        }
+    }
+
+    /// Gives the sink back (after [`Step::Done`], it holds the whole output).
+    pub fn into_sink(self) -> K {
+        self.sink.inner
+    }
+}
+
+/// Bit depth of decoded samples: the source's for lossless sources, else 16.
+fn output_bits(track: &AudioTrack, format: OutputFormat) -> u32 {
+    let lossless_source = matches!(track.codec, AudioCodec::Flac | AudioCodec::Alac | AudioCodec::Pcm);
+    let bits = match track.bits_per_sample {
+        Some(b) if lossless_source && b > 16 => {
+            if b > 24 && format == OutputFormat::Wav {
+                32
+            } else {
+                24
+            }
+        }
+        _ => 16,
+    };
+    if track.info.profile.as_deref().is_some_and(|p| p.starts_with('f')) {
+        return 24;
+    }
+    bits
+}
+
+fn copy_muxer(sink: &mut dyn ByteSink, track: &AudioTrack, format: OutputFormat) -> Result<Box<dyn PacketMuxer>> {
+    Ok(match format {
+        OutputFormat::Aac => {
+            Box::new(Adts::new(AdtsConfig::from_asc(&track.extra_data, track.sample_rate, track.channels)?))
+        }
+        OutputFormat::Mp3 => Box::new(RawFrames),
+        OutputFormat::Flac => Box::new(FlacCopy::begin(sink, &track.extra_data)?),
+        OutputFormat::Opus => {
+            let head = opus::valid_head(&track.extra_data)
+                .ok_or_else(|| Error::invalid_video("the Opus track has no valid OpusHead"))?;
+            let pre_skip = opus::pre_skip(head).map_or(0, u64::from);
+            let end = track.keep_frames.map(|k| k + pre_skip);
+            Box::new(Ogg::begin(sink, &[head.to_vec(), opus::tags_packet(&[])], Granules::Opus, end)?)
+        }
+        OutputFormat::Ogg => {
+            let headers = vorbis::split_headers(&track.extra_data)?;
+            let sizes = vorbis::BlockSizes::new(&headers)?;
+            let all = [headers.ident, headers.comment, headers.setup];
+            Box::new(Ogg::begin(sink, &all, Granules::Vorbis { sizes, prev: None }, track.keep_frames)?)
+        }
+        OutputFormat::Wav => {
+            let bits = track.bits_per_sample.unwrap_or(16) as u16;
+            let float = track.info.profile.as_deref() == Some("f32le");
+            let spec = WavSpec {
+                channels: track.channels as u16,
+                sample_rate: track.sample_rate,
+                bits,
+                float,
+                channel_mask: default_channel_mask(track.channels),
+            };
+            Box::new(Wav::begin(sink, spec)?)
+        }
+    })
+}
+
+fn encoder(
+    sink: &mut dyn ByteSink,
+    track: &AudioTrack,
+    format: OutputFormat,
+    bits: u32,
+    channels: usize,
+) -> Result<Box<dyn Encoder>> {
+    Ok(match format {
+        OutputFormat::Wav => Box::new(WavEncoder::begin(
+            sink,
+            WavSpec {
+                channels: channels as u16,
+                sample_rate: track.sample_rate,
+                bits: bits as u16,
+                float: false,
+                channel_mask: default_channel_mask(channels as u32),
+            },
+        )?),
+        OutputFormat::Flac => Box::new(FlacEncoder::begin(sink, track.sample_rate, channels, bits)?),
+        other => {
+            return Err(Error::invalid_output(format!("the {} encoder is not available", other.as_str())));
+        }
+    })
+}
+
+/// Counts bytes on their way to the caller's sink.
+struct CountingSink<K> {
+    inner: K,
+    bytes: u64,
+}
+
+impl<K: ByteSink> ByteSink for CountingSink<K> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.inner.write(data)?;
+        self.bytes += data.len() as u64;
+        Ok(())
+    }
+    fn can_write_at(&self) -> bool {
+        self.inner.can_write_at()
+    }
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.inner.write_at(offset, data)
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.inner.finish()
+    }
+}

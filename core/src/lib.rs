@@ -1,0 +1,52 @@
+//! # converso-core
+//!
+//! The audio extraction engine behind converso's CLI, browser package and edge API. It is
+//! sans-IO and target-agnostic: input comes through [`ByteSource`] (random access), output goes
+//! to a [`ByteSink`], and there is no file system, clock, thread or network inside, so the same
+//! code runs natively and on `wasm32-unknown-unknown`. Memory is bounded by the codecs' needs,
+//! not by the file size.
+//!
+//! ```text
+//! probe(source) -> MediaInfo            what is in the file
+//! plan(&info, &options) -> Plan         which track; lossless copy, or re-encode and why
+//! Extraction::new(source, &options, sink)?.step() ... -> Step::Done(Summary)
+//! ```
+//!
+//! | Input container | Read | Output | Copy from | Encode |
+//! |---|---|---|---|---|
+//! | MP4 / MOV / M4A (faststart, index at end, fragmented) | yes | `aac` (ADTS) | AAC-LC | not yet |
+//! | Matroska / WebM | yes | `opus` (Ogg) | Opus | not yet |
+//! | Ogg | yes | `ogg` (Ogg Vorbis) | Vorbis | not yet |
+//! | WAV, FLAC, MP3, ADTS | yes | `mp3` | MP3 | not yet |
+//! | AVI, MPEG-PS, MPEG-TS, FLV | refused with `INVALID_VIDEO` | `flac` | FLAC | any decodable source |
+//! | | | `wav` | PCM (little-endian) | any decodable source |
+//!
+//! Decodable sources: AAC-LC, MP3, MP2, Opus, Vorbis, FLAC, ALAC, PCM, ADPCM.
+//! Every failure is an [`Error`] with an [`ErrorCode`] from the Converso API.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod codec;
+mod decode;
+mod demux;
+mod encode;
+mod error;
+mod extract;
+mod info;
+pub mod limits;
+mod mp4_boxes;
+mod mux;
+mod options;
+mod plan;
+mod sink;
+mod sniff;
+mod source;
+
+pub use error::{Error, ErrorCode, Result};
+pub use extract::{probe, Extraction, Step, Summary};
+pub use info::{AudioCodec, Container, MediaInfo, Tags, TrackInfo, TrackKind};
+pub use options::{parse_bitrate, ExtractOptions, OutputFormat, Quality};
+pub use plan::{plan, Mode, Plan, TranscodeReason};
+pub use sink::{ByteSink, VecSink};
+pub use source::{ByteSource, SliceSource};

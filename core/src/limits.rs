@@ -1,0 +1,23 @@
+//! Named caps that keep memory and time bounded whatever the input claims.
+
+/// Bytes of the input the container sniffer looks at.
+pub const SNIFF_BYTES: usize = 4096;
+
+/// Largest packet accepted from a demuxer; a larger one is treated as corrupt input.
+pub const MAX_PACKET_BYTES: usize = 16 * 1024 * 1024;
+
+/// Largest codec header (extra data) accepted, e.g. Vorbis setup headers.
+pub const MAX_CODEC_HEADER_BYTES: usize = 1024 * 1024;
+
+/// Packets read per [`crate::Extraction::step`]: small enough to report progress and honour
+/// cancellation often, large enough that the per-step overhead does not matter.
+pub const PACKETS_PER_STEP: usize = 256;
+
+/// Packets probed per audio track to estimate a bitrate the container does not state.
+pub const BITRATE_PROBE_PACKETS: usize = 200;
+
+/// Most MP4 boxes walked while looking for edit lists.
+pub const MAX_MP4_BOXES: usize = 10_000;
+
+/// Most channels accepted in a decoded stream.
+pub const MAX_CHANNELS: usize = 32;

@@ -1,0 +1,258 @@
+//! Reads the per-track MP4 facts the demuxer leaves out: edit lists (the AAC encoder priming to
+//! skip and the presented duration), the track-enabled flag (ffmpeg's "default" disposition) and
+//! the `mdhd` language. Only `moov` is read, box by box, so memory stays small whatever the
+//! file size.
+
+use std::collections::HashMap;
+use std::io;
+
+use crate::limits::MAX_MP4_BOXES;
+use crate::source::{read_full, ByteSource};
+
+/// What `moov` says about one track.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Mp4Track {
+    /// `tkhd` flag 0x1: the track is enabled (ffmpeg writes it for the default track).
+    pub enabled: bool,
+    /// `mdhd` language (ISO 639-2/T), `None` for `und`.
+    pub language: Option<String>,
+    /// Media timescale from `mdhd`.
+    pub media_timescale: u32,
+    /// First edit's start in media time (priming to skip), if there is an edit list.
+    pub edit_media_time: Option<u64>,
+    /// First edit's duration in movie timescale (0 means "to the end" in fragmented files).
+    pub edit_duration: Option<u64>,
+}
+
+/// Per-track facts by `tkhd` track id, plus the movie timescale.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Mp4Tracks {
+    pub movie_timescale: u32,
+    pub tracks: HashMap<u32, Mp4Track>,
+}
+
+struct BoxHeader {
+    kind: [u8; 4],
+    /// Offset of the payload.
+    body: u64,
+    /// End of the box.
+    end: u64,
+}
+
+fn read_header(src: &mut dyn ByteSource, at: u64, limit: u64) -> io::Result<Option<BoxHeader>> {
+    if at + 8 > limit {
+        return Ok(None);
+    }
+    let mut h = [0u8; 16];
+    let n = read_full(src, at, &mut h)?;
+    if n < 8 {
+        return Ok(None);
+    }
+    let size32 = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as u64;
+    let kind = [h[4], h[5], h[6], h[7]];
+    let (size, header_len) = match size32 {
+        0 => (limit - at, 8),
+        1 if n >= 16 => (u64::from_be_bytes([h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]]), 16),
+        s => (s, 8),
+    };
+    if size < header_len || at.checked_add(size).is_none_or(|end| end > limit) {
+        return Ok(None);
+    }
+    Ok(Some(BoxHeader { kind, body: at + header_len, end: at + size }))
+}
+
+/// Reads `len` bytes of a box payload, capped to keep allocations small.
+fn read_body(src: &mut dyn ByteSource, b: &BoxHeader, cap: usize) -> io::Result<Vec<u8>> {
+    let len = ((b.end - b.body) as usize).min(cap);
+    let mut buf = vec![0u8; len];
+    let n = read_full(src, b.body, &mut buf)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+fn be32(b: &[u8], i: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?))
+}
+
+fn be64(b: &[u8], i: usize) -> Option<u64> {
+    Some(u64::from_be_bytes(b.get(i..i + 8)?.try_into().ok()?))
+}
+
+/// Walks the boxes of `moov`. Returns `None` when the file has no readable `moov`.
+pub(crate) fn read(src: &mut dyn ByteSource) -> io::Result<Option<Mp4Tracks>> {
+    let len = src.len();
+    let mut budget = MAX_MP4_BOXES;
+    let mut at = 0;
+    while let Some(b) = read_header(src, at, len)? {
+        if &b.kind == b"moov" {
+            return read_moov(src, &b, &mut budget).map(Some);
+        }
+        at = b.end;
+        budget = budget.saturating_sub(1);
+        if budget == 0 {
+            break;
+        }
+    }
+    Ok(None)
+}
+
+fn children(
+    src: &mut dyn ByteSource,
+    parent: &BoxHeader,
+    budget: &mut usize,
+) -> io::Result<Vec<BoxHeader>> {
+    let mut out = Vec::new();
+    let mut at = parent.body;
+    while *budget > 0 {
+        let Some(b) = read_header(src, at, parent.end)? else { break };
+        *budget -= 1;
+        at = b.end;
+        out.push(b);
+    }
+    Ok(out)
+}
+
+fn read_moov(src: &mut dyn ByteSource, moov: &BoxHeader, budget: &mut usize) -> io::Result<Mp4Tracks> {
+    let mut out = Mp4Tracks::default();
+    for b in children(src, moov, budget)? {
+        match &b.kind {
+            b"mvhd" => {
+                let body = read_body(src, &b, 32)?;
+                // version 0: 4 flags + 4 ctime + 4 mtime + timescale; version 1: 8-byte times.
+                let off = if body.first() == Some(&1) { 20 } else { 12 };
+                out.movie_timescale = be32(&body, off).unwrap_or(0);
+            }
+            b"trak" => {
+                if let Some((id, t)) = read_trak(src, &b, budget)? {
+                    out.tracks.insert(id, t);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn read_trak(
+    src: &mut dyn ByteSource,
+    trak: &BoxHeader,
+    budget: &mut usize,
+) -> io::Result<Option<(u32, Mp4Track)>> {
+    let mut id = None;
+    let mut t = Mp4Track::default();
+    for b in children(src, trak, budget)? {
+        match &b.kind {
+            b"tkhd" => {
+                let body = read_body(src, &b, 32)?;
+                t.enabled = body.get(3).is_some_and(|f| f & 1 == 1);
+                let off = if body.first() == Some(&1) { 20 } else { 12 };
+                id = be32(&body, off);
+            }
+            b"edts" => {
+                for e in children(src, &b, budget)? {
+                    if &e.kind == b"elst" {
+                        read_elst(&read_body(src, &e, 64)?, &mut t);
+                    }
+                }
+            }
+            b"mdia" => {
+                for m in children(src, &b, budget)? {
+                    if &m.kind == b"mdhd" {
+                        read_mdhd(&read_body(src, &m, 40)?, &mut t);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(id.map(|id| (id, t)))
+}
+
+/// The first edit that is not an empty edit (media_time -1).
+fn read_elst(body: &[u8], t: &mut Mp4Track) {
+    let v1 = body.first() == Some(&1);
+    let count = be32(body, 4).unwrap_or(0) as usize;
+    let entry = if v1 { 20 } else { 12 };
+    for i in 0..count.min(2) {
+        let at = 8 + i * entry;
+        let (dur, time) = if v1 {
+            (be64(body, at), be64(body, at + 8).map(|x| x as i64))
+        } else {
+            (be32(body, at).map(u64::from), be32(body, at + 4).map(|x| x as i32 as i64))
+        };
+        match (dur, time) {
+            (Some(d), Some(m)) if m >= 0 => {
+                t.edit_duration = Some(d);
+                t.edit_media_time = Some(m as u64);
+                return;
+            }
+            _ => continue,
+        }
+    }
+}
+
+fn read_mdhd(body: &[u8], t: &mut Mp4Track) {
+    let v1 = body.first() == Some(&1);
+    let (ts_at, lang_at) = if v1 { (20, 32) } else { (12, 20) };
+    t.media_timescale = be32(body, ts_at).unwrap_or(0);
+    if let Some(l) = body.get(lang_at..lang_at + 2) {
+        let packed = u16::from_be_bytes([l[0], l[1]]);
+        let code: String = [10u16, 5, 0]
+            .iter()
+            .map(|s| (((packed >> s) & 0x1F) as u8 + 0x60) as char)
+            .collect();
+        if code.chars().all(|c| c.is_ascii_lowercase()) && code != "und" {
+            t.language = Some(code);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SliceSource;
+
+    fn mp4box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(kind);
+        v.extend_from_slice(body);
+        v
+    }
+
+    #[test]
+    fn reads_edit_list_language_and_enabled_flag() {
+        let mut tkhd = vec![0, 0, 0, 3];
+        tkhd.extend_from_slice(&[0; 8]);
+        tkhd.extend_from_slice(&7u32.to_be_bytes());
+        tkhd.extend_from_slice(&[0; 16]);
+        let mut elst = vec![0, 0, 0, 0, 0, 0, 0, 1];
+        elst.extend_from_slice(&1000u32.to_be_bytes());
+        elst.extend_from_slice(&1024u32.to_be_bytes());
+        elst.extend_from_slice(&[0, 1, 0, 0]);
+        let mut mdhd = vec![0; 12];
+        mdhd.extend_from_slice(&44100u32.to_be_bytes());
+        mdhd.extend_from_slice(&[0; 4]);
+        // "spa" packed: s=19 p=16 a=1
+        mdhd.extend_from_slice(&((19u16 << 10) | (16 << 5) | 1).to_be_bytes());
+        let trak = [
+            mp4box(b"tkhd", &tkhd),
+            mp4box(b"edts", &mp4box(b"elst", &elst)),
+            mp4box(b"mdia", &mp4box(b"mdhd", &mdhd)),
+        ]
+        .concat();
+        let file = [mp4box(b"ftyp", b"isom"), mp4box(b"moov", &mp4box(b"trak", &trak))].concat();
+        let got = read(&mut SliceSource::new(file)).unwrap().unwrap();
+        let t = &got.tracks[&7];
+        assert!(t.enabled);
+        assert_eq!(t.language.as_deref(), Some("spa"));
+        assert_eq!(t.media_timescale, 44100);
+        assert_eq!(t.edit_media_time, Some(1024));
+        assert_eq!(t.edit_duration, Some(1000));
+    }
+
+    #[test]
+    fn garbage_yields_nothing() {
+        assert!(read(&mut SliceSource::new(vec![0xFFu8; 100])).unwrap().is_none());
+        assert!(read(&mut SliceSource::new(Vec::<u8>::new())).unwrap().is_none());
+    }
+}

@@ -1,0 +1,241 @@
+//! Deciding what an extraction will do, before doing it: which audio track, and whether its
+//! packets can be copied as they are (lossless, fast) or must be decoded and re-encoded, and why.
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::info::{AudioCodec, MediaInfo, TrackInfo};
+use crate::options::{ExtractOptions, OutputFormat};
+
+/// Why the audio is re-encoded rather than copied. Closed: every reason is listed here.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum TranscodeReason {
+    /// The source codec is not the output format's codec.
+    #[serde(rename_all = "camelCase")]
+    CodecDiffers {
+        /// Source codec.
+        from: AudioCodec,
+        /// Requested format.
+        to: OutputFormat,
+    },
+    /// The source is PCM in a byte order or sample type WAV does not store (big-endian, planar,
+    /// A-law, …).
+    #[serde(rename_all = "camelCase")]
+    PcmLayout {
+        /// The source's sample format.
+        from: String,
+    },
+    /// Loudness normalisation changes every sample.
+    Normalize,
+    /// A bitrate was asked for that differs from the source's.
+    #[serde(rename_all = "camelCase")]
+    BitrateChange {
+        /// The source's bitrate, when known.
+        from: Option<u32>,
+        /// The requested bitrate.
+        to: u32,
+    },
+}
+
+impl TranscodeReason {
+    /// One sentence for people.
+    pub fn describe(&self) -> String {
+        match self {
+            TranscodeReason::CodecDiffers { from, to } => format!(
+                "the source audio is {}, and {} output needs a different codec",
+                from.as_str(),
+                to.as_str()
+            ),
+            TranscodeReason::PcmLayout { from } => {
+                format!("the source PCM is {from}, which WAV stores differently")
+            }
+            TranscodeReason::Normalize => "loudness normalisation changes the samples".into(),
+            TranscodeReason::BitrateChange { from, to } => match from {
+                Some(f) => format!("a bitrate of {} kbps was asked for; the source has {} kbps", to / 1000, f / 1000),
+                None => format!("a bitrate of {} kbps was asked for", to / 1000),
+            },
+        }
+    }
+}
+
+/// Copy or re-encode.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "mode", rename_all = "camelCase")]
+pub enum Mode {
+    /// The packets are copied unchanged into the new container: lossless and fast.
+    Copy,
+    /// The audio is decoded and encoded again.
+    Transcode {
+        /// Why copying is not possible.
+        reason: TranscodeReason,
+    },
+}
+
+/// What an extraction will do.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// The chosen audio track.
+    pub track: TrackInfo,
+    /// The output format.
+    pub format: OutputFormat,
+    /// Copy or re-encode.
+    #[serde(flatten)]
+    pub mode: Mode,
+}
+
+impl Plan {
+    /// "lossless copy" or "re-encode: <reason>".
+    pub fn describe(&self) -> String {
+        match &self.mode {
+            Mode::Copy => "lossless copy of the audio packets".into(),
+            Mode::Transcode { reason } => format!("re-encode because {}", reason.describe()),
+        }
+    }
+}
+
+/// Chooses the track and the mode for `options`.
+///
+/// Errors: `INVALID_VIDEO` when there is no audio track or its codec cannot be decoded;
+/// `INVALID_OUTPUT` when an option is invalid or the output cannot be produced.
+pub fn plan(info: &MediaInfo, options: &ExtractOptions) -> Result<Plan> {
+    options.validate()?;
+    let track = select_track(info, options.track)?;
+    let codec = codec_of(track);
+    let format = options.format;
+    let mode = match copy_blocker(track, codec, options)? {
+        None => Mode::Copy,
+        Some(reason) => Mode::Transcode { reason },
+    };
+    if let Mode::Transcode { reason } = &mode {
+        check_transcode(track, codec, format, reason)?;
+    }
+    Ok(Plan { track: track.clone(), format, mode })
+}
+
+fn select_track(info: &MediaInfo, wanted: Option<usize>) -> Result<&TrackInfo> {
+    let audio: Vec<&TrackInfo> = info.audio_tracks().collect();
+    if audio.is_empty() {
+        return Err(Error::invalid_video("the input has no audio track"));
+    }
+    match wanted {
+        Some(i) => audio.get(i).copied().ok_or_else(|| {
+            Error::invalid_output(format!("there is no audio track {i}"))
+                .with_details(format!("the input has {} audio track(s), numbered from 0", audio.len()))
+        }),
+        None => Ok(audio.iter().find(|t| t.default).unwrap_or(&audio[0])),
+    }
+}
+
+pub(crate) fn codec_of(track: &TrackInfo) -> AudioCodec {
+    [
+        AudioCodec::Aac,
+        AudioCodec::Mp3,
+        AudioCodec::Mp2,
+        AudioCodec::Opus,
+        AudioCodec::Vorbis,
+        AudioCodec::Flac,
+        AudioCodec::Alac,
+        AudioCodec::Pcm,
+        AudioCodec::Adpcm,
+        AudioCodec::Ac3,
+        AudioCodec::Eac3,
+    ]
+    .into_iter()
+    .find(|c| c.as_str() == track.codec)
+    .unwrap_or(AudioCodec::Other)
+}
+
+/// PCM sample formats WAV stores byte for byte.
+const WAV_PCM: [&str; 5] = ["u8", "s16le", "s24le", "s32le", "f32le"];
+
+/// Why the packets cannot simply be copied, if they cannot.
+fn copy_blocker(track: &TrackInfo, codec: AudioCodec, o: &ExtractOptions) -> Result<Option<TranscodeReason>> {
+    let same_codec = matches!(
+        (codec, o.format),
+        (AudioCodec::Aac, OutputFormat::Aac)
+            | (AudioCodec::Mp3, OutputFormat::Mp3)
+            | (AudioCodec::Opus, OutputFormat::Opus)
+            | (AudioCodec::Vorbis, OutputFormat::Ogg)
+            | (AudioCodec::Flac, OutputFormat::Flac)
+            | (AudioCodec::Pcm, OutputFormat::Wav)
+    );
+    if !same_codec {
+        return Ok(Some(TranscodeReason::CodecDiffers { from: codec, to: o.format }));
+    }
+    if codec == AudioCodec::Pcm {
+        let layout = track.profile.clone().unwrap_or_default();
+        if !WAV_PCM.contains(&layout.as_str()) {
+            return Ok(Some(TranscodeReason::PcmLayout { from: layout }));
+        }
+    }
+    if o.normalize {
+        return Ok(Some(TranscodeReason::Normalize));
+    }
+    if let (Some(want), false) = (o.bitrate_bps()?, o.format.is_lossless()) {
+        // Within 5 % counts as the same: measured bitrates of VBR sources wander.
+        let close = track.bitrate.is_some_and(|have| (f64::from(have) / f64::from(want) - 1.0).abs() <= 0.05);
+        if !close {
+            return Ok(Some(TranscodeReason::BitrateChange { from: track.bitrate, to: want }));
+        }
+    }
+    Ok(None)
+}
+
+/// Source codecs converso can decode.
+pub(crate) fn decodable(track: &TrackInfo, codec: AudioCodec) -> bool {
+    match codec {
+        AudioCodec::Aac => track.profile.as_deref() == Some("lc"),
+        AudioCodec::Mp3
+        | AudioCodec::Mp2
+        | AudioCodec::Opus
+        | AudioCodec::Vorbis
+        | AudioCodec::Flac
+        | AudioCodec::Alac
+        | AudioCodec::Pcm
+        | AudioCodec::Adpcm => true,
+        AudioCodec::Ac3 | AudioCodec::Eac3 | AudioCodec::Other => false,
+    }
+}
+
+fn check_transcode(track: &TrackInfo, codec: AudioCodec, format: OutputFormat, reason: &TranscodeReason) -> Result<()> {
+    if *reason == TranscodeReason::Normalize {
+        return Err(Error::invalid_output("output.normalize is not available in this version")
+            .with_details("loudness normalisation is planned; extract without it for now"));
+    }
+    if !format.is_lossless() {
+        return Err(Error::invalid_output(format!(
+            "{} output needs re-encoding here, and the {} encoder is not available in this version",
+            format.as_str(),
+            format.as_str()
+        ))
+        .with_details(format!(
+            "{}; available now: flac and wav from any decodable source, and lossless copy to {} from {} sources",
+            reason.describe(),
+            format.as_str(),
+            copy_source_name(format)
+        )));
+    }
+    if !decodable(track, codec) {
+        let what = match (codec, track.profile.as_deref()) {
+            (AudioCodec::Aac, Some(p)) => format!("AAC ({p} profile)"),
+            _ => track.codec.clone(),
+        };
+        return Err(Error::invalid_video(format!("the {what} audio of this input cannot be decoded"))
+            .with_details("decodable: AAC-LC, MP3, MP2, Opus, Vorbis, FLAC, ALAC, PCM, ADPCM"));
+    }
+    Ok(())
+}
+
+fn copy_source_name(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Mp3 => "MP3",
+        OutputFormat::Aac => "AAC-LC",
+        OutputFormat::Ogg => "Vorbis",
+        OutputFormat::Opus => "Opus",
+        OutputFormat::Flac => "FLAC",
+        OutputFormat::Wav => "PCM",
+    }
+}
