@@ -155,10 +155,15 @@ impl Demuxer {
             }
             tracks.push(info);
         }
-        let duration = audio
+        let container_duration = {
+            let m = reader.media_info();
+            m.time_base.zip(m.duration).and_then(|(tb, d)| tb.calc_duration(d)).map(|d| d.as_secs_f64())
+        };
+        let duration = tracks
             .iter()
-            .filter_map(|a| a.keep_frames.map(|f| f as f64 / a.sample_rate.max(1) as f64))
-            .chain(tracks.iter().filter_map(|t| t.duration))
+            .filter_map(|t| t.duration)
+            .chain(container_duration)
+            .filter(|&d| d > 0.0)
             .fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.max(d))));
         let info = MediaInfo { container, size: len, duration, tracks, tags };
         Ok(Demuxer { reader, info, audio })
@@ -170,7 +175,9 @@ impl Demuxer {
         let mut first_last = vec![None::<(i64, i64)>; self.audio.len()];
         let mut count = vec![0usize; self.audio.len()];
         while count.iter().any(|&c| c < BITRATE_PROBE_PACKETS) {
-            let Some(p) = self.next_packet()? else { break };
+            // A damaged input is still described; the extraction reports the damage.
+            let Ok(Some(p)) = self.next_packet() else { break };
+            self.fill_from_first_packet(&p);
             if let Some(i) = self.audio.iter().position(|a| a.id == p.track_id) {
                 bytes[i] += p.data.len() as u64;
                 count[i] += 1;
@@ -195,6 +202,17 @@ impl Demuxer {
         Ok(())
     }
 
+    /// Fills in what some containers leave to the first frame (MP3 in MP4 has no channel count).
+    fn fill_from_first_packet(&mut self, p: &Packet) {
+        for a in self.audio.iter_mut().filter(|a| a.id == p.track_id && a.channels == 0) {
+            if matches!(a.codec, AudioCodec::Mp3 | AudioCodec::Mp2) && p.data.len() >= 4 && p.data[0] == 0xFF {
+                a.channels = if p.data[3] >> 6 == 3 { 1 } else { 2 };
+                a.info.channels = Some(a.channels);
+                self.info.tracks[a.info.index].channels = Some(a.channels);
+            }
+        }
+    }
+
     /// The next packet of any track; `None` at the end.
     pub fn next_packet(&mut self) -> Result<Option<Packet>> {
         match self.reader.next_packet() {
@@ -206,9 +224,9 @@ impl Demuxer {
                 Ok(Some(Packet { track_id: p.track_id, pts: p.pts.get(), data: p.data }))
             }
             Ok(None) => Ok(None),
-            // A cut-off file ends where its data ends; what was read stays valid.
-            Err(symphonia::core::errors::Error::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
-            Err(e) => Err(Error::extraction_failed("the input could not be read to the end")
+            // Readers return `None` at a clean end, so any error, end-of-file included, means
+            // the input breaks off or is damaged part-way.
+            Err(e) => Err(Error::extraction_failed("the input breaks off or is damaged part-way through")
                 .with_details(e.to_string())),
         }
     }

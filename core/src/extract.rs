@@ -90,16 +90,16 @@ impl<K: ByteSink> Extraction<K> {
         let shared: SharedSource = Arc::new(Mutex::new(Box::new(source)));
         let mut probed = Demuxer::open(&shared)?;
         probed.measure_bitrates()?;
-        let info = probed.info;
-        let plan = plan(&info, options)?;
-        // A fresh reader for the run: probing consumed packets.
-        let demuxer = Demuxer::open(&shared)?;
-        let track = demuxer
+        let plan = plan(&probed.info, options)?;
+        let track = probed
             .audio
             .iter()
             .find(|a| a.info.index == plan.track.index)
             .cloned()
-            .ok_or_else(|| Error::extraction_failed("the input changed while it was read"))?;
+            .ok_or_else(|| Error::extraction_failed("the chosen track is not an audio track"))?;
+        let info = probed.info;
+        // A fresh reader for the run: measuring bitrates consumed packets.
+        let demuxer = Demuxer::open(&shared)?;
         let mut sink = CountingSink { inner: sink, bytes: 0 };
         let pipeline = match &plan.mode {
             Mode::Copy => Pipeline::Copy(copy_muxer(&mut sink, &track, plan.format)?),

@@ -19,8 +19,9 @@ fn bad(what: &str) -> Error {
     Error::invalid_video("the Vorbis track has broken headers").with_details(what.to_string())
 }
 
-/// Splits codec private data: Xiph lacing (Matroska's `CodecPrivate`) or the three headers
-/// back to back.
+/// Splits codec private data: Xiph lacing (Matroska's `CodecPrivate`), or the headers back to
+/// back. The demuxer hands over identification + setup only (it drops the comment header); a
+/// missing comment header is replaced by an empty one.
 pub(crate) fn split_headers(extra: &[u8]) -> Result<Headers> {
     if extra.first() == Some(&2) {
         let mut at = 1;
@@ -49,12 +50,18 @@ pub(crate) fn split_headers(extra: &[u8]) -> Result<Headers> {
     if !extra.starts_with(b"\x01vorbis") || extra.len() < 30 {
         return Err(bad("no identification header"));
     }
-    let comment_len = comment_header_len(&extra[30..]).ok_or_else(|| bad("bad comment header"))?;
-    Ok(Headers {
-        ident: extra[..30].to_vec(),
-        comment: extra[30..30 + comment_len].to_vec(),
-        setup: extra[30 + comment_len..].to_vec(),
-    })
+    let rest = &extra[30..];
+    let comment_len = if rest.starts_with(b"\x05vorbis") {
+        0
+    } else {
+        comment_header_len(rest).ok_or_else(|| bad("bad comment header"))?
+    };
+    let setup = &rest[comment_len..];
+    if !setup.starts_with(b"\x05vorbis") {
+        return Err(bad("no setup header"));
+    }
+    let comment = if comment_len == 0 { comment_header(&[]) } else { rest[..comment_len].to_vec() };
+    Ok(Headers { ident: extra[..30].to_vec(), comment, setup: setup.to_vec() })
 }
 
 /// Length of a comment header at the start of `b`.
@@ -74,6 +81,14 @@ fn comment_header_len(b: &[u8]) -> Option<usize> {
         }
     }
     (at < b.len()).then_some(at + 1) // framing byte
+}
+
+/// A comment header with converso as vendor and the given `KEY=value` comments.
+pub(crate) fn comment_header(comments: &[String]) -> Vec<u8> {
+    let mut h = b"\x03vorbis".to_vec();
+    write_comment_list(&mut h, comments);
+    h.push(1);
+    h
 }
 
 /// Appends a Vorbis comment list (vendor, count, `KEY=value` entries) to `out`.
@@ -206,16 +221,16 @@ mod tests {
     fn splits_xiph_laced_headers() {
         let mut ident = b"\x01vorbis".to_vec();
         ident.resize(30, 0);
-        let mut comment = b"\x03vorbis".to_vec();
-        write_comment_list(&mut comment, &["TITLE=x".into()]);
-        comment.push(1);
+        let comment = comment_header(&["TITLE=x".into()]);
         let setup = b"\x05vorbis-setup".to_vec();
         let mut laced = vec![2, ident.len() as u8, comment.len() as u8];
         laced.extend([ident.clone(), comment.clone(), setup.clone()].concat());
         let h = split_headers(&laced).unwrap();
         assert_eq!((h.ident.clone(), h.comment.clone(), h.setup.clone()), (ident.clone(), comment.clone(), setup.clone()));
-        let plain = split_headers(&[ident, comment, setup].concat()).unwrap();
+        let plain = split_headers(&[ident.clone(), comment, setup.clone()].concat()).unwrap();
         assert_eq!(plain, h);
+        let no_comment = split_headers(&[ident, setup].concat()).unwrap();
+        assert_eq!(no_comment.comment, comment_header(&[]));
         assert!(split_headers(&[2, 255]).is_err());
     }
 }
