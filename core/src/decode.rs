@@ -9,7 +9,7 @@ use symphonia::core::packet::Packet as SymPacket;
 use symphonia::core::units::{Duration, Timestamp};
 
 use crate::codec::opus::valid_head;
-use crate::demux::AudioTrack;
+use crate::demux::{AudioTrack, Packet};
 use crate::error::{Error, Result};
 use crate::info::AudioCodec;
 use crate::limits::MAX_CHANNELS;
@@ -76,10 +76,10 @@ impl Decoder {
         self.channels
     }
 
-    /// Decodes `data` and appends its samples (after trimming) to `out`.
-    pub fn decode(&mut self, data: &[u8], out: &mut Vec<i32>) -> Result<()> {
+    /// Decodes a packet and appends its samples (after trimming) to `out`.
+    pub fn decode(&mut self, packet: &Packet, out: &mut Vec<i32>) -> Result<()> {
         let start = out.len();
-        match self.decode_raw(data, out) {
+        match self.decode_raw(&packet.data, out) {
             Ok(()) => {
                 self.consecutive_errors = 0;
                 self.decoded_any = true;
@@ -99,6 +99,11 @@ impl Decoder {
                 return Ok(());
             }
         }
+        let frames = (out.len() - start) / self.channels;
+        let end = frames.saturating_sub(packet.trim_end as usize);
+        out.truncate(start + end * self.channels);
+        let front = (packet.trim_start as usize).min(end);
+        out.drain(start..start + front * self.channels);
         self.trim(out, start);
         Ok(())
     }

@@ -62,6 +62,10 @@ pub(crate) struct Packet {
     pub track_id: u32,
     pub pts: i64,
     pub data: Box<[u8]>,
+    /// Decoded frames of this packet to drop at its start and end (Ogg signals priming and
+    /// padding per packet through granule positions).
+    pub trim_start: u32,
+    pub trim_end: u32,
 }
 
 /// An open input.
@@ -106,6 +110,14 @@ impl Demuxer {
             })?;
         let container = container_of(reader.format_info().short_name, head)?;
         let tags = read_tags(reader.as_mut());
+        let container_duration = {
+            let m = reader.media_info();
+            m.time_base.zip(m.duration).and_then(|(tb, d)| tb.calc_duration(d)).map(|d| d.as_secs_f64())
+        };
+        // Matroska passes on neither Opus pre-skip nor DiscardPadding: the track is trimmed by
+        // its OpusHead and the segment duration.
+        let matroska = matches!(container, Container::Mkv | Container::Webm);
+        let matroska_duration = container_duration.filter(|_| matroska);
         let mut audio = Vec::new();
         let mut tracks = Vec::new();
         for (index, t) in reader.tracks().iter().enumerate() {
@@ -139,7 +151,7 @@ impl Demuxer {
                 Some(CodecParameters::Audio(p)) => {
                     info.kind = TrackKind::Audio;
                     info.audio_index = Some(audio.len());
-                    let track = audio_track(info.clone(), t.id, p, t.time_base.map(|tb| (tb.numer.get(), tb.denom.get())), mp4.as_ref(), t.delay)?;
+                    let track = audio_track(info.clone(), t.id, p, t.time_base.map(|tb| (tb.numer.get(), tb.denom.get())), mp4.as_ref(), matroska_duration)?;
                     info = track.info.clone();
                     audio.push(track);
                 }
@@ -155,10 +167,6 @@ impl Demuxer {
             }
             tracks.push(info);
         }
-        let container_duration = {
-            let m = reader.media_info();
-            m.time_base.zip(m.duration).and_then(|(tb, d)| tb.calc_duration(d)).map(|d| d.as_secs_f64())
-        };
         let duration = tracks
             .iter()
             .filter_map(|t| t.duration)
@@ -221,7 +229,13 @@ impl Demuxer {
                     return Err(Error::extraction_failed("the input has an impossibly large packet")
                         .with_details(format!("{} bytes", p.data.len())));
                 }
-                Ok(Some(Packet { track_id: p.track_id, pts: p.pts.get(), data: p.data }))
+                Ok(Some(Packet {
+                    track_id: p.track_id,
+                    pts: p.pts.get(),
+                    trim_start: u32::try_from(p.trim_start.get()).unwrap_or(u32::MAX),
+                    trim_end: u32::try_from(p.trim_end.get()).unwrap_or(u32::MAX),
+                    data: p.data,
+                }))
             }
             Ok(None) => Ok(None),
             // Readers return `None` at a clean end, so any error, end-of-file included, means
@@ -335,7 +349,7 @@ fn audio_track(
     p: &AudioCodecParameters,
     time_base: Option<(u32, u32)>,
     mp4: Option<&Mp4Tracks>,
-    delay: Option<u32>,
+    matroska_duration: Option<f64>,
 ) -> Result<AudioTrack> {
     let (codec, pcm_name) = codec_of(p.codec);
     let sample_rate = p.sample_rate.unwrap_or(0);
@@ -358,13 +372,16 @@ fn audio_track(
     info.profile = pcm_name.map(str::to_string).or_else(|| aac_profile(codec, &extra_data));
     info.channels = (channels > 0).then_some(channels);
     info.sample_rate = (sample_rate > 0).then_some(sample_rate);
-    info.bits_per_sample = p.bits_per_sample.filter(|_| matches!(codec, AudioCodec::Pcm | AudioCodec::Flac | AudioCodec::Alac));
+    let bits_per_sample = p.bits_per_sample.or_else(|| (codec == AudioCodec::Alac).then(|| alac_bit_depth(&extra_data)).flatten());
+    info.bits_per_sample = bits_per_sample.filter(|_| matches!(codec, AudioCodec::Pcm | AudioCodec::Flac | AudioCodec::Alac));
     if codec == AudioCodec::Pcm {
         info.bitrate = p.bits_per_sample.map(|b| b * channels * sample_rate);
     }
 
     // What to cut from the decoded audio so its length is what the container presents.
-    let (mut trim_start, mut keep_frames) = (u64::from(delay.unwrap_or(0)), None);
+    // MP4 with an edit list; Opus by its pre-skip (and Matroska's segment duration for the end,
+    // since `DiscardPadding` is not passed on); Ogg's padding is per packet (see `Packet`).
+    let (mut trim_start, mut keep_frames) = (0, None);
     if let Some((t, movie_ts)) = mp4.and_then(|m| m.tracks.get(&id).map(|t| (t, m.movie_timescale))) {
         if let (Some(media_time), true) = (t.edit_media_time, t.media_timescale > 0 && sample_rate > 0) {
             trim_start = media_time * u64::from(sample_rate) / u64::from(t.media_timescale);
@@ -375,6 +392,7 @@ fn audio_track(
         }
     } else if codec == AudioCodec::Opus {
         trim_start = opus::pre_skip(&extra_data).map_or(0, u64::from);
+        keep_frames = matroska_duration.map(|d| (d * f64::from(sample_rate)).round() as u64);
     }
     if let Some(k) = keep_frames {
         info.duration = Some(k as f64 / f64::from(sample_rate.max(1)));
@@ -385,13 +403,23 @@ fn audio_track(
         codec,
         sample_rate,
         channels,
-        bits_per_sample: p.bits_per_sample,
+        bits_per_sample,
         extra_data,
         time_base,
         trim_start,
         keep_frames,
         params,
     })
+}
+
+/// Bit depth from an ALAC magic cookie (ALACSpecificConfig: frame length u32, compatible
+/// version u8, bit depth u8, …), possibly still wrapped in its 12-byte `alac` box header.
+fn alac_bit_depth(cookie: &[u8]) -> Option<u32> {
+    let config = match cookie.get(4..8) {
+        Some(b"alac") => cookie.get(12..)?,
+        _ => cookie,
+    };
+    config.get(5).map(|&b| u32::from(b)).filter(|b| (8..=32).contains(b))
 }
 
 fn aac_profile(codec: AudioCodec, asc: &[u8]) -> Option<String> {

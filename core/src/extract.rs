@@ -154,10 +154,13 @@ impl<K: ByteSink> Extraction<K> {
                 }
             }
             match &mut self.pipeline {
-                Pipeline::Copy(muxer) => muxer.write_packet(&mut self.sink, &packet.data)?,
+                Pipeline::Copy(muxer) => {
+                    muxer.write_packet(&mut self.sink, &packet.data)?;
+                    muxer.trim_end(u64::from(packet.trim_end));
+                }
                 Pipeline::Transcode { decoder, encoder, samples, frames } => {
                     samples.clear();
-                    decoder.decode(&packet.data, samples)?;
+                    decoder.decode(&packet, samples)?;
                     *frames += (samples.len() / decoder.channels()) as u64;
                     encoder.encode(&mut self.sink, samples)?;
                 }

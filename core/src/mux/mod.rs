@@ -13,6 +13,9 @@ use crate::sink::ByteSink;
 pub(crate) trait PacketMuxer {
     /// Writes one packet of the source track.
     fn write_packet(&mut self, sink: &mut dyn ByteSink, data: &[u8]) -> Result<()>;
+    /// Notes that the source marks `frames` at the end of the last packet as padding; formats
+    /// that can signal it (Ogg, through the final granule position) keep it out of playback.
+    fn trim_end(&mut self, _frames: u64) {}
     /// Writes what closes the file; header fix-ups go through `write_at` where the sink allows.
     fn finish(&mut self, sink: &mut dyn ByteSink) -> Result<()>;
 }

@@ -27,6 +27,8 @@ pub(crate) struct Ogg {
     granule: u64,
     /// Highest granule the last page may carry (pre-skip + presented length), when known.
     end_limit: Option<u64>,
+    /// Padding the source marks at the end.
+    padding: u64,
     /// The held-back packet and the granules before and after it.
     pending: Option<(Vec<u8>, u64, u64)>,
 }
@@ -45,6 +47,7 @@ impl Ogg {
             granules,
             granule: 0,
             end_limit,
+            padding: 0,
             pending: None,
         };
         for h in headers {
@@ -91,11 +94,16 @@ impl PacketMuxer for Ogg {
         Ok(())
     }
 
+    fn trim_end(&mut self, frames: u64) {
+        self.padding += frames;
+    }
+
     fn finish(&mut self, sink: &mut dyn ByteSink) -> Result<()> {
         if let Some((last, before, after)) = self.pending.take() {
             // The end granule may be lower than the sample count, to trim the encoder's padding,
             // but never lower than the page before it.
-            let g = self.end_limit.map_or(after, |limit| limit.clamp(before, after));
+            let limit = self.end_limit.unwrap_or(u64::MAX).min(after.saturating_sub(self.padding));
+            let g = limit.clamp(before, after);
             self.pages.write_packet(last, self.serial, PacketWriteEndInfo::EndStream, g)?;
         }
         self.flush(sink)
