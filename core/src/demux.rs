@@ -131,7 +131,13 @@ impl Demuxer {
                 .time_base
                 .zip(t.duration)
                 .and_then(|(tb, d)| tb.calc_duration(d))
-                .map(|d| d.as_secs_f64());
+                .map(|d| d.as_secs_f64())
+                .filter(|&d| d > 0.0)
+                .or_else(|| {
+                    let m = mp4t?;
+                    (m.fragment_duration > 0 && m.media_timescale > 0)
+                        .then(|| m.fragment_duration as f64 / f64::from(m.media_timescale))
+                });
             let default = t.flags.contains(TrackFlags::DEFAULT) || mp4t.is_some_and(|m| m.enabled);
             let mut info = TrackInfo {
                 index,

@@ -234,13 +234,14 @@ fn copy_muxer(sink: &mut dyn ByteSink, track: &AudioTrack, format: OutputFormat)
                 .ok_or_else(|| Error::invalid_video("the Opus track has no valid OpusHead"))?;
             let pre_skip = opus::pre_skip(head).map_or(0, u64::from);
             let end = track.keep_frames.map(|k| k + pre_skip);
-            Box::new(Ogg::begin(sink, &[head.to_vec(), opus::tags_packet(&[])], Granules::Opus, end)?)
+            Box::new(Ogg::begin(sink, &[head.to_vec(), opus::tags_packet(&[])], Granules::Opus, 48_000, end)?)
         }
         OutputFormat::Ogg => {
             let headers = vorbis::split_headers(&track.extra_data)?;
             let sizes = vorbis::BlockSizes::new(&headers)?;
             let all = [headers.ident, headers.comment, headers.setup];
-            Box::new(Ogg::begin(sink, &all, Granules::Vorbis { sizes, prev: None }, track.keep_frames)?)
+            let granules = Granules::Vorbis { sizes, prev: None };
+            Box::new(Ogg::begin(sink, &all, granules, track.sample_rate, track.keep_frames)?)
         }
         OutputFormat::Wav => {
             let bits = track.bits_per_sample.unwrap_or(16) as u16;

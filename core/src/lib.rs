@@ -21,7 +21,7 @@
 //! | AVI, MPEG-PS, MPEG-TS, FLV | refused with `INVALID_VIDEO` | `flac` | FLAC | any decodable source |
 //! | | | `wav` | PCM (little-endian) | any decodable source |
 //!
-//! Decodable sources: AAC-LC, MP3, MP2, Opus, Vorbis, FLAC, ALAC, PCM, ADPCM.
+//! Decodable sources: AAC-LC (mono, stereo), MP3, MP2, Opus, Vorbis, FLAC, ALAC, PCM, ADPCM.
 //! Every failure is an [`Error`] with an [`ErrorCode`] from the Converso API.
 
 #![forbid(unsafe_code)]

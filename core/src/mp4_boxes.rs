@@ -22,6 +22,10 @@ pub(crate) struct Mp4Track {
     pub edit_media_time: Option<u64>,
     /// First edit's duration in movie timescale (0 means "to the end" in fragmented files).
     pub edit_duration: Option<u64>,
+    /// Sum of the sample durations in movie fragments (media timescale); 0 if unfragmented.
+    pub fragment_duration: u64,
+    /// `trex` default sample duration, used by fragments that state none.
+    default_sample_duration: u32,
 }
 
 /// Per-track facts by `tkhd` track id, plus the movie timescale.
@@ -83,17 +87,74 @@ pub(crate) fn read(src: &mut dyn ByteSource) -> io::Result<Option<Mp4Tracks>> {
     let len = src.len();
     let mut budget = MAX_MP4_BOXES;
     let mut at = 0;
+    let mut moov = None;
+    let mut moofs = Vec::new();
     while let Some(b) = read_header(src, at, len)? {
-        if &b.kind == b"moov" {
-            return read_moov(src, &b, &mut budget).map(Some);
-        }
         at = b.end;
+        match &b.kind {
+            b"moov" => moov = Some(read_moov(src, &b, &mut budget)?),
+            b"moof" => moofs.push(b),
+            _ => {}
+        }
         budget = budget.saturating_sub(1);
         if budget == 0 {
             break;
         }
     }
-    Ok(None)
+    let Some(mut moov) = moov else { return Ok(None) };
+    for moof in moofs {
+        read_moof(src, &moof, &mut moov, &mut budget)?;
+    }
+    Ok(Some(moov))
+}
+
+/// Adds the sample durations of one movie fragment to its tracks.
+fn read_moof(src: &mut dyn ByteSource, moof: &BoxHeader, moov: &mut Mp4Tracks, budget: &mut usize) -> io::Result<()> {
+    for traf in children(src, moof, budget)?.into_iter().filter(|b| &b.kind == b"traf") {
+        let mut track = None;
+        let mut default_duration = 0;
+        for b in children(src, &traf, budget)? {
+            match &b.kind {
+                b"tfhd" => {
+                    let body = read_body(src, &b, 32)?;
+                    let flags = be32(&body, 0).unwrap_or(0) & 0xFF_FFFF;
+                    track = be32(&body, 4);
+                    let mut at = 8;
+                    at += if flags & 0x1 != 0 { 8 } else { 0 };
+                    at += if flags & 0x2 != 0 { 4 } else { 0 };
+                    let t = track.and_then(|id| moov.tracks.get(&id));
+                    default_duration = match flags & 0x8 {
+                        0 => t.map_or(0, |t| t.default_sample_duration),
+                        _ => be32(&body, at).unwrap_or(0),
+                    };
+                }
+                b"trun" => {
+                    let Some(t) = track.and_then(|id| moov.tracks.get_mut(&id)) else { continue };
+                    t.fragment_duration += trun_duration(&read_body(src, &b, 1 << 20)?, default_duration);
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Total duration of a `trun`'s samples.
+fn trun_duration(body: &[u8], default_duration: u32) -> u64 {
+    let flags = be32(body, 0).unwrap_or(0) & 0xFF_FFFF;
+    let count = u64::from(be32(body, 4).unwrap_or(0));
+    if flags & 0x100 == 0 {
+        return count * u64::from(default_duration);
+    }
+    let mut at = 8 + if flags & 0x1 != 0 { 4 } else { 0 } + if flags & 0x4 != 0 { 4 } else { 0 };
+    let entry = 4 * [0x100, 0x200, 0x400, 0x800].iter().filter(|&&f| flags & f != 0).count();
+    let mut total = 0;
+    for _ in 0..count {
+        let Some(d) = be32(body, at) else { break };
+        total += u64::from(d);
+        at += entry;
+    }
+    total
 }
 
 fn children(
@@ -125,6 +186,16 @@ fn read_moov(src: &mut dyn ByteSource, moov: &BoxHeader, budget: &mut usize) -> 
             b"trak" => {
                 if let Some((id, t)) = read_trak(src, &b, budget)? {
                     out.tracks.insert(id, t);
+                }
+            }
+            b"mvex" => {
+                for trex in children(src, &b, budget)?.into_iter().filter(|b| &b.kind == b"trex") {
+                    let body = read_body(src, &trex, 24)?;
+                    if let (Some(id), Some(d)) = (be32(&body, 4), be32(&body, 12)) {
+                        if let Some(t) = out.tracks.get_mut(&id) {
+                            t.default_sample_duration = d;
+                        }
+                    }
                 }
             }
             _ => {}

@@ -184,10 +184,10 @@ fn copy_blocker(track: &TrackInfo, codec: AudioCodec, o: &ExtractOptions) -> Res
     Ok(None)
 }
 
-/// Source codecs converso can decode.
+/// Source codecs converso can decode. AAC: LC profile, mono or stereo (symphonia's decoder).
 pub(crate) fn decodable(track: &TrackInfo, codec: AudioCodec) -> bool {
     match codec {
-        AudioCodec::Aac => track.profile.as_deref() == Some("lc"),
+        AudioCodec::Aac => track.profile.as_deref() == Some("lc") && track.channels.unwrap_or(0) <= 2,
         AudioCodec::Mp3
         | AudioCodec::Mp2
         | AudioCodec::Opus
@@ -200,10 +200,19 @@ pub(crate) fn decodable(track: &TrackInfo, codec: AudioCodec) -> bool {
     }
 }
 
+/// An undecodable source is reported first: it fails whatever the output.
 fn check_transcode(track: &TrackInfo, codec: AudioCodec, format: OutputFormat, reason: &TranscodeReason) -> Result<()> {
     if *reason == TranscodeReason::Normalize {
         return Err(Error::invalid_output("output.normalize is not available in this version")
             .with_details("loudness normalisation is planned; extract without it for now"));
+    }
+    if !decodable(track, codec) {
+        let what = match (codec, track.profile.as_deref()) {
+            (AudioCodec::Aac, Some(p)) => format!("AAC ({p} profile, {} channels)", track.channels.unwrap_or(0)),
+            _ => track.codec.clone(),
+        };
+        return Err(Error::invalid_video(format!("the {what} audio of this input cannot be decoded"))
+            .with_details("decodable: AAC-LC mono/stereo, MP3, MP2, Opus, Vorbis, FLAC, ALAC, PCM, ADPCM"));
     }
     if !format.is_lossless() {
         return Err(Error::invalid_output(format!(
@@ -217,14 +226,6 @@ fn check_transcode(track: &TrackInfo, codec: AudioCodec, format: OutputFormat, r
             format.as_str(),
             copy_source_name(format)
         )));
-    }
-    if !decodable(track, codec) {
-        let what = match (codec, track.profile.as_deref()) {
-            (AudioCodec::Aac, Some(p)) => format!("AAC ({p} profile)"),
-            _ => track.codec.clone(),
-        };
-        return Err(Error::invalid_video(format!("the {what} audio of this input cannot be decoded"))
-            .with_details("decodable: AAC-LC, MP3, MP2, Opus, Vorbis, FLAC, ALAC, PCM, ADPCM"));
     }
     Ok(())
 }

@@ -29,16 +29,22 @@ pub(crate) struct Ogg {
     end_limit: Option<u64>,
     /// Padding the source marks at the end.
     padding: u64,
+    /// Granule units per page: pages end about once a second so players can seek.
+    page_span: u64,
+    /// Granule at the end of the last page.
+    page_start: u64,
     /// The held-back packet and the granules before and after it.
     pending: Option<(Vec<u8>, u64, u64)>,
 }
 
 impl Ogg {
     /// Starts a stream whose header packets each end a page, as Opus and Vorbis require.
+    /// `rate` is the granule rate (48 000 for Opus, the sample rate for Vorbis).
     pub fn begin(
         sink: &mut dyn ByteSink,
         headers: &[Vec<u8>],
         granules: Granules,
+        rate: u32,
         end_limit: Option<u64>,
     ) -> Result<Ogg> {
         let mut ogg = Ogg {
@@ -48,6 +54,8 @@ impl Ogg {
             granule: 0,
             end_limit,
             padding: 0,
+            page_span: u64::from(rate.max(1)),
+            page_start: 0,
             pending: None,
         };
         for h in headers {
@@ -88,7 +96,13 @@ impl PacketMuxer for Ogg {
         let before = self.granule;
         self.granule += self.samples(data)?;
         if let Some((prev, _, g)) = self.pending.replace((data.to_vec(), before, self.granule)) {
-            self.pages.write_packet(prev, self.serial, PacketWriteEndInfo::NormalPacket, g)?;
+            let end = if g - self.page_start >= self.page_span {
+                self.page_start = g;
+                PacketWriteEndInfo::EndPage
+            } else {
+                PacketWriteEndInfo::NormalPacket
+            };
+            self.pages.write_packet(prev, self.serial, end, g)?;
             self.flush(sink)?;
         }
         Ok(())
@@ -119,7 +133,7 @@ mod tests {
     fn opus_pages_have_running_granules_and_eos() {
         let mut sink = VecSink::default();
         let head = b"OpusHead\x01\x02\x38\x01\x80\xbb\0\0\0\0\0".to_vec();
-        let mut ogg = Ogg::begin(&mut sink, &[head, opus::tags_packet(&[])], Granules::Opus, None).unwrap();
+        let mut ogg = Ogg::begin(&mut sink, &[head, opus::tags_packet(&[])], Granules::Opus, 48_000, None).unwrap();
         for _ in 0..3 {
             ogg.write_packet(&mut sink, &[0xFC, 1, 2, 3]).unwrap();
         }
@@ -138,7 +152,7 @@ mod tests {
     #[test]
     fn malformed_packets_are_errors() {
         let mut sink = VecSink::default();
-        let mut ogg = Ogg::begin(&mut sink, &[], Granules::Opus, None).unwrap();
+        let mut ogg = Ogg::begin(&mut sink, &[], Granules::Opus, 48_000, None).unwrap();
         assert!(ogg.write_packet(&mut sink, &[0x03, 0x00]).is_err());
     }
 }
