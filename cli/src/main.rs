@@ -92,7 +92,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Probe { file, json } => probe(&file, json),
-        Command::Extract { file, format, quality, bitrate, normalize, preserve_metadata, track, output, overwrite, json } => {
+        Command::Extract {
+            file,
+            format,
+            quality,
+            bitrate,
+            normalize,
+            preserve_metadata,
+            track,
+            output,
+            overwrite,
+            json,
+        } => {
             let mut options = ExtractOptions::new(format);
             options.quality = quality;
             options.bitrate = bitrate;
@@ -200,7 +211,8 @@ fn extract(
     if output.exists() && !overwrite {
         return Err(Failure::File(format!("{} already exists (use -y to overwrite)", output.display())));
     }
-    let sink = FileSink::create(&output).map_err(|e| Failure::File(format!("cannot write {}: {e}", output.display())))?;
+    let sink =
+        FileSink::create(&output).map_err(|e| Failure::File(format!("cannot write {}: {e}", output.display())))?;
     let mut ex = Extraction::new(source, options, sink)?;
     if !json {
         eprintln!("converso: {} → {}", ex.plan().describe(), output.display());

@@ -27,7 +27,8 @@ fn workdir(name: &str, fixture: &str) -> (PathBuf, PathBuf) {
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     v.sort();
     v
 }
@@ -98,7 +99,10 @@ fn exit_codes_carry_the_error_code() {
 fn stdout_and_stdin_pipes() {
     let (dir, input) = workdir("pipes", "mkv_h264_flac.mkv");
     let file_out = dir.join("a.wav");
-    assert_eq!(code(&converso(&["extract", input.to_str().unwrap(), "-f", "wav", "-o", file_out.to_str().unwrap()])), 0);
+    assert_eq!(
+        code(&converso(&["extract", input.to_str().unwrap(), "-f", "wav", "-o", file_out.to_str().unwrap()])),
+        0
+    );
     let piped = converso(&["extract", input.to_str().unwrap(), "-f", "wav", "-o", "-"]);
     assert_eq!(code(&piped), 0);
     let file_bytes = std::fs::read(&file_out).unwrap();

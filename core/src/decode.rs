@@ -52,7 +52,8 @@ impl Decoder {
         } else {
             let opts = AudioDecoderOptions::default();
             let dec = symphonia::default::get_codecs().make_audio_decoder(&track.params, &opts).map_err(|e| {
-                Error::invalid_video(format!("the {} audio cannot be decoded", track.info.codec)).with_details(e.to_string())
+                Error::invalid_video(format!("the {} audio cannot be decoded", track.info.codec))
+                    .with_details(e.to_string())
             })?;
             Inner::Symphonia(dec)
         };
@@ -179,7 +180,7 @@ struct OpusDecoder {
 }
 
 enum OpusInner {
-    Single(opus_pure::OpusDecoder),
+    Single(Box<opus_pure::OpusDecoder>),
     Multi(opus_pure::OpusMSDecoder),
 }
 
@@ -194,12 +195,15 @@ impl OpusDecoder {
             0 => {
                 let mut d = opus_pure::OpusDecoder::new(48_000, channels).map_err(|e| bad(e.to_string()))?;
                 d.gain_q8 = gain;
-                OpusInner::Single(d)
+                OpusInner::Single(Box::new(d))
             }
             1 => {
                 let std = opus_pure::ChannelLayout::surround(channels, 1).map_err(|e| bad(e.to_string()))?;
                 let (streams, coupled, map) = (head[19], head[20], &head[21..21 + channels]);
-                if std.nb_streams != usize::from(streams) || std.nb_coupled_streams != usize::from(coupled) || std.mapping != map {
+                if std.nb_streams != usize::from(streams)
+                    || std.nb_coupled_streams != usize::from(coupled)
+                    || std.mapping != map
+                {
                     return Err(bad("non-standard Opus channel mapping".into()));
                 }
                 let mut d = opus_pure::OpusMSDecoder::new(48_000, channels, 1).map_err(|e| bad(e.to_string()))?;

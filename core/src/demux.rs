@@ -157,7 +157,14 @@ impl Demuxer {
                 Some(CodecParameters::Audio(p)) => {
                     info.kind = TrackKind::Audio;
                     info.audio_index = Some(audio.len());
-                    let track = audio_track(info.clone(), t.id, p, t.time_base.map(|tb| (tb.numer.get(), tb.denom.get())), mp4.as_ref(), matroska_duration)?;
+                    let track = audio_track(
+                        info.clone(),
+                        t.id,
+                        p,
+                        t.time_base.map(|tb| (tb.numer.get(), tb.denom.get())),
+                        mp4.as_ref(),
+                        matroska_duration,
+                    )?;
                     info = track.info.clone();
                     audio.push(track);
                 }
@@ -190,7 +197,9 @@ impl Demuxer {
         let mut count = vec![0usize; self.audio.len()];
         while count.iter().any(|&c| c < BITRATE_PROBE_PACKETS) {
             // A damaged input is still described; the extraction reports the damage.
-            let Ok(Some(p)) = self.next_packet() else { break };
+            let Ok(Some(p)) = self.next_packet() else {
+                break;
+            };
             self.fill_from_first_packet(&p);
             if let Some(i) = self.audio.iter().position(|a| a.id == p.track_id) {
                 bytes[i] += p.data.len() as u64;
@@ -281,7 +290,9 @@ fn container_of(short_name: &str, head: Sniffed) -> Result<Container> {
 fn read_tags(reader: &mut dyn FormatReader) -> Tags {
     let mut tags = Tags::default();
     let mut meta = reader.metadata();
-    let Some(rev) = meta.skip_to_latest() else { return tags };
+    let Some(rev) = meta.skip_to_latest() else {
+        return tags;
+    };
     for tag in &rev.media.tags {
         let slot = match &tag.std {
             Some(StandardTag::TrackTitle(v)) => Some((&mut tags.title, v)),
@@ -378,8 +389,10 @@ fn audio_track(
     info.profile = pcm_name.map(str::to_string).or_else(|| aac_profile(codec, &extra_data));
     info.channels = (channels > 0).then_some(channels);
     info.sample_rate = (sample_rate > 0).then_some(sample_rate);
-    let bits_per_sample = p.bits_per_sample.or_else(|| (codec == AudioCodec::Alac).then(|| alac_bit_depth(&extra_data)).flatten());
-    info.bits_per_sample = bits_per_sample.filter(|_| matches!(codec, AudioCodec::Pcm | AudioCodec::Flac | AudioCodec::Alac));
+    let bits_per_sample =
+        p.bits_per_sample.or_else(|| (codec == AudioCodec::Alac).then(|| alac_bit_depth(&extra_data)).flatten());
+    info.bits_per_sample =
+        bits_per_sample.filter(|_| matches!(codec, AudioCodec::Pcm | AudioCodec::Flac | AudioCodec::Alac));
     if codec == AudioCodec::Pcm {
         info.bitrate = p.bits_per_sample.map(|b| b * channels * sample_rate);
     }

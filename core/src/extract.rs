@@ -55,7 +55,7 @@ pub struct Summary {
 
 enum Pipeline {
     Copy(Box<dyn PacketMuxer>),
-    Transcode { decoder: Decoder, encoder: Box<dyn Encoder>, samples: Vec<i32>, frames: u64 },
+    Transcode { decoder: Box<Decoder>, encoder: Box<dyn Encoder>, samples: Vec<i32>, frames: u64 },
 }
 
 /// Probes `source` and describes its container, tracks and tags.
@@ -105,7 +105,7 @@ impl<K: ByteSink> Extraction<K> {
             Mode::Copy => Pipeline::Copy(copy_muxer(&mut sink, &track, plan.format)?),
             Mode::Transcode { .. } => {
                 let bits = output_bits(&track, plan.format);
-                let decoder = Decoder::new(&track, bits)?;
+                let decoder = Box::new(Decoder::new(&track, bits)?);
                 let encoder = encoder(&mut sink, &track, plan.format, bits, decoder.channels())?;
                 Pipeline::Transcode { decoder, encoder, samples: Vec::new(), frames: 0 }
             }

@@ -101,7 +101,9 @@ pub(crate) fn read(src: &mut dyn ByteSource) -> io::Result<Option<Mp4Tracks>> {
             break;
         }
     }
-    let Some(mut moov) = moov else { return Ok(None) };
+    let Some(mut moov) = moov else {
+        return Ok(None);
+    };
     for moof in moofs {
         read_moof(src, &moof, &mut moov, &mut budget)?;
     }
@@ -129,7 +131,9 @@ fn read_moof(src: &mut dyn ByteSource, moof: &BoxHeader, moov: &mut Mp4Tracks, b
                     };
                 }
                 b"trun" => {
-                    let Some(t) = track.and_then(|id| moov.tracks.get_mut(&id)) else { continue };
+                    let Some(t) = track.and_then(|id| moov.tracks.get_mut(&id)) else {
+                        continue;
+                    };
                     t.fragment_duration += trun_duration(&read_body(src, &b, 1 << 20)?, default_duration);
                 }
                 _ => {}
@@ -157,15 +161,13 @@ fn trun_duration(body: &[u8], default_duration: u32) -> u64 {
     total
 }
 
-fn children(
-    src: &mut dyn ByteSource,
-    parent: &BoxHeader,
-    budget: &mut usize,
-) -> io::Result<Vec<BoxHeader>> {
+fn children(src: &mut dyn ByteSource, parent: &BoxHeader, budget: &mut usize) -> io::Result<Vec<BoxHeader>> {
     let mut out = Vec::new();
     let mut at = parent.body;
     while *budget > 0 {
-        let Some(b) = read_header(src, at, parent.end)? else { break };
+        let Some(b) = read_header(src, at, parent.end)? else {
+            break;
+        };
         *budget -= 1;
         at = b.end;
         out.push(b);
@@ -204,11 +206,7 @@ fn read_moov(src: &mut dyn ByteSource, moov: &BoxHeader, budget: &mut usize) -> 
     Ok(out)
 }
 
-fn read_trak(
-    src: &mut dyn ByteSource,
-    trak: &BoxHeader,
-    budget: &mut usize,
-) -> io::Result<Option<(u32, Mp4Track)>> {
+fn read_trak(src: &mut dyn ByteSource, trak: &BoxHeader, budget: &mut usize) -> io::Result<Option<(u32, Mp4Track)>> {
     let mut id = None;
     let mut t = Mp4Track::default();
     for b in children(src, trak, budget)? {
@@ -268,10 +266,7 @@ fn read_mdhd(body: &[u8], t: &mut Mp4Track) {
     t.media_timescale = be32(body, ts_at).unwrap_or(0);
     if let Some(l) = body.get(lang_at..lang_at + 2) {
         let packed = u16::from_be_bytes([l[0], l[1]]);
-        let code: String = [10u16, 5, 0]
-            .iter()
-            .map(|s| (((packed >> s) & 0x1F) as u8 + 0x60) as char)
-            .collect();
+        let code: String = [10u16, 5, 0].iter().map(|s| (((packed >> s) & 0x1F) as u8 + 0x60) as char).collect();
         if code.chars().all(|c| c.is_ascii_lowercase()) && code != "und" {
             t.language = Some(code);
         }

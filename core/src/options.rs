@@ -137,21 +137,13 @@ pub struct ExtractOptions {
 impl ExtractOptions {
     /// Options for `format` with every other field at its default.
     pub fn new(format: OutputFormat) -> Self {
-        ExtractOptions {
-            format,
-            quality: None,
-            bitrate: None,
-            normalize: false,
-            preserve_metadata: false,
-            track: None,
-        }
+        ExtractOptions { format, quality: None, bitrate: None, normalize: false, preserve_metadata: false, track: None }
     }
 
     /// Parses the API's `output` object from JSON.
     pub fn from_json(json: &str) -> Result<Self> {
-        let opts: ExtractOptions = serde_json::from_str(json).map_err(|e| {
-            Error::invalid_output("output is not a valid output object").with_details(e.to_string())
-        })?;
+        let opts: ExtractOptions = serde_json::from_str(json)
+            .map_err(|e| Error::invalid_output("output is not a valid output object").with_details(e.to_string()))?;
         opts.validate()?;
         Ok(opts)
     }
@@ -190,8 +182,7 @@ mod tests {
 
     #[test]
     fn parses_the_spec_example() {
-        let o = ExtractOptions::from_json(r#"{"format":"mp3","quality":"medium","normalize":true}"#)
-            .unwrap();
+        let o = ExtractOptions::from_json(r#"{"format":"mp3","quality":"medium","normalize":true}"#).unwrap();
         assert_eq!(o.format, OutputFormat::Mp3);
         assert_eq!(o.quality, Some(Quality::Medium));
         assert!(o.normalize);

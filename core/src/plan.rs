@@ -43,11 +43,9 @@ impl TranscodeReason {
     /// One sentence for people.
     pub fn describe(&self) -> String {
         match self {
-            TranscodeReason::CodecDiffers { from, to } => format!(
-                "the source audio is {}, and {} output needs a different codec",
-                from.as_str(),
-                to.as_str()
-            ),
+            TranscodeReason::CodecDiffers { from, to } => {
+                format!("the source audio is {}, and {} output needs a different codec", from.as_str(), to.as_str())
+            }
             TranscodeReason::PcmLayout { from } => {
                 format!("the source PCM is {from}, which WAV stores differently")
             }

@@ -73,7 +73,8 @@ const LOSSY_SNR_FLOOR_DB: f64 = 60.0;
 
 fn extract(fx: &ts::Fixture, format: OutputFormat) -> converso_core::Result<(Vec<u8>, Mode)> {
     let bytes = std::fs::read(fx.path()).unwrap();
-    let mut ex = Extraction::new(converso_core::SliceSource::new(bytes), &ExtractOptions::new(format), VecSink::default())?;
+    let mut ex =
+        Extraction::new(converso_core::SliceSource::new(bytes), &ExtractOptions::new(format), VecSink::default())?;
     let mode = ex.plan().mode.clone();
     let mut last = 0.0;
     loop {
@@ -91,7 +92,12 @@ fn extract(fx: &ts::Fixture, format: OutputFormat) -> converso_core::Result<(Vec
     }
 }
 
-fn check_output(fx: &ts::Fixture, format: OutputFormat, expect: &Expect, out: &std::path::Path) -> Result<String, String> {
+fn check_output(
+    fx: &ts::Fixture,
+    format: OutputFormat,
+    expect: &Expect,
+    out: &std::path::Path,
+) -> Result<String, String> {
     let a = &fx.audio[0];
     let probed = ts::ffprobe(out);
     let want_codec = match format {
@@ -103,7 +109,10 @@ fn check_output(fx: &ts::Fixture, format: OutputFormat, expect: &Expect, out: &s
         return Err(format!("codec {} (want {want_codec})", probed.codec));
     }
     if probed.channels != a.channels || probed.sample_rate != a.sample_rate {
-        return Err(format!("{} ch {} Hz (want {} ch {} Hz)", probed.channels, probed.sample_rate, a.channels, a.sample_rate));
+        return Err(format!(
+            "{} ch {} Hz (want {} ch {} Hz)",
+            probed.channels, probed.sample_rate, a.channels, a.sample_rate
+        ));
     }
     let ch = a.channels as usize;
     let src = ts::ffmpeg_decode(&fx.path(), 0);

@@ -59,10 +59,10 @@ impl AdtsConfig {
             0xFF,
             0xF1, // sync, MPEG-4, layer 0, no CRC
             (self.profile << 6) | (self.sampling_index << 2) | (self.channel_config >> 2),
-            ((self.channel_config & 3) << 6) as u8 | ((len >> 11) as u8 & 0x03),
+            ((self.channel_config & 3) << 6) | ((len >> 11) as u8 & 0x03),
             (len >> 3) as u8,
             (((len & 7) << 5) as u8) | 0x1F, // buffer fullness 0x7FF (VBR)
-            0xFC,                           // fullness low bits, 1 raw data block
+            0xFC,                            // fullness low bits, 1 raw data block
         ])
     }
 }

@@ -134,7 +134,8 @@ impl BlockSizes {
             return None;
         }
         let bits = ilog(self.modes.len() as u32 - 1);
-        let mode = ((u32::from_le_bytes([first, *packet.get(1).unwrap_or(&0), 0, 0]) >> 1) & ((1 << bits) - 1)) as usize;
+        let mode =
+            ((u32::from_le_bytes([first, *packet.get(1).unwrap_or(&0), 0, 0]) >> 1) & ((1 << bits) - 1)) as usize;
         Some(if *self.modes.get(mode)? { self.long } else { self.short })
     }
 }
@@ -163,7 +164,9 @@ fn mode_flags(setup: &[u8]) -> Option<Vec<bool>> {
     let mut consistent = 0;
     while consistent < 64 {
         let m = consistent + 1;
-        let Some(start) = framing.checked_sub(41 * m) else { break };
+        let Some(start) = framing.checked_sub(41 * m) else {
+            break;
+        };
         if bits(setup, start + 1, 16) != 0 || bits(setup, start + 17, 16) != 0 {
             break;
         }
@@ -172,8 +175,7 @@ fn mode_flags(setup: &[u8]) -> Option<Vec<bool>> {
     (1..=consistent).rev().find_map(|m| {
         let start = framing - 41 * m;
         let count_at = start.checked_sub(6)?;
-        (bits(setup, count_at, 6) as usize == m - 1)
-            .then(|| (0..m).map(|i| bit(setup, start + 41 * i) == 1).collect())
+        (bits(setup, count_at, 6) as usize == m - 1).then(|| (0..m).map(|i| bit(setup, start + 41 * i) == 1).collect())
     })
 }
 
@@ -226,7 +228,10 @@ mod tests {
         let mut laced = vec![2, ident.len() as u8, comment.len() as u8];
         laced.extend([ident.clone(), comment.clone(), setup.clone()].concat());
         let h = split_headers(&laced).unwrap();
-        assert_eq!((h.ident.clone(), h.comment.clone(), h.setup.clone()), (ident.clone(), comment.clone(), setup.clone()));
+        assert_eq!(
+            (h.ident.clone(), h.comment.clone(), h.setup.clone()),
+            (ident.clone(), comment.clone(), setup.clone())
+        );
         let plain = split_headers(&[ident.clone(), comment, setup.clone()].concat()).unwrap();
         assert_eq!(plain, h);
         let no_comment = split_headers(&[ident, setup].concat()).unwrap();

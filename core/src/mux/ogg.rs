@@ -71,9 +71,7 @@ impl Ogg {
     }
 
     fn samples(&mut self, data: &[u8]) -> Result<u64> {
-        let bad = |codec: &str| {
-            Error::extraction_failed(format!("the source has a malformed {codec} packet"))
-        };
+        let bad = |codec: &str| Error::extraction_failed(format!("the source has a malformed {codec} packet"));
         Ok(match &mut self.granules {
             Granules::Opus => u64::from(opus::packet_samples(data).ok_or_else(|| bad("Opus"))?),
             Granules::Vorbis { sizes, prev } => {

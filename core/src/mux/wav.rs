@@ -64,7 +64,13 @@ fn header(spec: WavSpec) -> Vec<u8> {
     h.extend_from_slice(&u32::MAX.to_le_bytes());
     h.extend_from_slice(b"WAVEfmt ");
     h.extend_from_slice(&(if extensible { 40u32 } else { 16 }).to_le_bytes());
-    let tag: u16 = if extensible { 0xFFFE } else if spec.float { 3 } else { 1 };
+    let tag: u16 = if extensible {
+        0xFFFE
+    } else if spec.float {
+        3
+    } else {
+        1
+    };
     h.extend_from_slice(&tag.to_le_bytes());
     h.extend_from_slice(&spec.channels.to_le_bytes());
     h.extend_from_slice(&spec.sample_rate.to_le_bytes());
@@ -97,11 +103,8 @@ impl PacketMuxer for Wav {
         if sink.can_write_at() {
             // Only the two size fields change: RIFF size at 4, data size just before the samples.
             let riff = self.data_len + self.data_len % 2 + self.header_len as u64 - 8;
-            let (riff, data) = if riff <= u64::from(u32::MAX) {
-                (riff as u32, self.data_len as u32)
-            } else {
-                (u32::MAX, u32::MAX)
-            };
+            let (riff, data) =
+                if riff <= u64::from(u32::MAX) { (riff as u32, self.data_len as u32) } else { (u32::MAX, u32::MAX) };
             sink.write_at(4, &riff.to_le_bytes())?;
             sink.write_at(self.header_len as u64 - 4, &data.to_le_bytes())?;
         }
@@ -115,7 +118,13 @@ mod tests {
     use crate::sink::VecSink;
 
     fn spec(channels: u16) -> WavSpec {
-        WavSpec { channels, sample_rate: 8000, bits: 16, float: false, channel_mask: default_channel_mask(channels.into()) }
+        WavSpec {
+            channels,
+            sample_rate: 8000,
+            bits: 16,
+            float: false,
+            channel_mask: default_channel_mask(channels.into()),
+        }
     }
 
     #[test]

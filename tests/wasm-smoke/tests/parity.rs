@@ -1,0 +1,69 @@
+//! The engine compiled to wasm32 gives the same output as the native engine, one fixture per
+//! source codec, copies and transcodes. `scripts/test` builds the wasm module before this runs.
+//!
+//! Copies and lossless paths are byte-identical. Two differences are expected and bounded here:
+//! - FLAC encoding picks predictors with floating-point maths whose last bits differ between
+//!   the platforms' math libraries (glibc natively, Rust's libm on wasm32), so the bytes may
+//!   differ while the decoded samples are identical;
+//! - lossy decoders (AAC, MP3, Opus) build their transforms with `sin`/`cos` from those same
+//!   libraries, so a sample may differ by one least significant bit.
+
+use std::process::Command;
+
+use converso_test_support as ts;
+
+const CASES: [(&str, &str); 12] = [
+    ("mp4_h264_aac_stereo44k.mp4", "aac"),
+    ("mp4_h264_aac_stereo44k.mp4", "wav"),
+    ("webm_vp9_opus.webm", "opus"),
+    ("webm_vp9_opus.webm", "flac"),
+    ("webm_vp8_vorbis.webm", "ogg"),
+    ("webm_vp8_vorbis.webm", "wav"),
+    ("mkv_h264_mp3.mkv", "mp3"),
+    ("mkv_h264_mp3.mkv", "flac"),
+    ("mkv_h264_flac.mkv", "flac"),
+    ("mkv_h264_flac.mkv", "wav"),
+    ("mp4_h264_alac.mp4", "flac"),
+    ("mov_h264_pcm_s16le.mov", "wav"),
+];
+
+#[test]
+fn wasm_output_equals_native() {
+    let wasm = ts::root().join("target/wasm32-unknown-unknown/wasm/converso_wasm_smoke.wasm");
+    assert!(wasm.exists(), "{} is missing: scripts/test builds it before the tests", wasm.display());
+    let dir = ts::out_dir("wasm-parity");
+    let formats = ["mp3", "aac", "flac", "wav", "ogg", "opus"];
+    let mut cases = Vec::new();
+    for (file, format) in CASES {
+        let fx = ts::fixture(file);
+        let index = formats.iter().position(|f| *f == format).unwrap() as u32;
+        let out = converso_wasm_smoke::run(std::fs::read(fx.path()).unwrap(), index).unwrap();
+        std::fs::write(dir.join(format!("{file}.{format}")), out).unwrap();
+        cases.push(serde_json::json!({ "file": file, "format": format }));
+    }
+    std::fs::write(dir.join("cases.json"), serde_json::to_string(&cases).unwrap()).unwrap();
+    let o = Command::new("node")
+        .arg(ts::root().join("tests/wasm-smoke/run.mjs"))
+        .args([&wasm, &ts::fixtures_dir(), &dir])
+        .output()
+        .expect("node is needed");
+    assert!(o.status.success(), "the wasm run failed: {}", String::from_utf8_lossy(&o.stderr));
+    let mut identical = 0;
+    for (file, format) in CASES {
+        let native = dir.join(format!("{file}.{format}"));
+        let wasm = dir.join(format!("wasm-{file}.{format}"));
+        if std::fs::read(&native).unwrap() == std::fs::read(&wasm).unwrap() {
+            identical += 1;
+            println!("{file} -> {format}: identical bytes");
+            continue;
+        }
+        let (a, b) = (ts::ffmpeg_decode(&native, 0), ts::ffmpeg_decode(&wasm, 0));
+        assert_eq!(a.len(), b.len(), "{file} -> {format}: lengths differ");
+        // In 16-bit steps (the decode is 32-bit full scale).
+        let max_diff = a.iter().zip(&b).map(|(x, y)| (i64::from(*x) - i64::from(*y)).abs() >> 16).max().unwrap_or(0);
+        let lossy_source = ["aac", "mp3", "opus", "vorbis"].iter().any(|c| ts::fixture(file).audio[0].codec == *c);
+        println!("{file} -> {format}: bytes differ, decoded samples differ by at most {max_diff} LSB");
+        assert!(max_diff <= u64::from(lossy_source) as i64, "{file} -> {format}: {max_diff} LSB apart");
+    }
+    assert!(identical >= CASES.len() / 2, "only {identical} of {} identical", CASES.len());
+}
