@@ -38,6 +38,7 @@ impl FlacEncoder {
         let bits = bits as usize;
         let mut c = config::Encoder::default();
         c.block_size = BLOCK_SIZE;
+        c.subframe_coding.use_lpc = false;
         let mut v = c.clone();
         v.subframe_coding.use_fixed = false;
         v.subframe_coding.use_lpc = false;

@@ -20,10 +20,13 @@ impl WavEncoder {
 
 impl Encoder for WavEncoder {
     fn encode(&mut self, sink: &mut dyn ByteSink, samples: &[i32]) -> Result<()> {
-        self.buf.clear();
         let n = self.bytes_per_sample;
-        for s in samples {
-            self.buf.extend_from_slice(&s.to_le_bytes()[..n]);
+        self.buf.resize(samples.len() * n, 0);
+        // One loop per width so each compiles to a tight, vectorised copy.
+        match n {
+            2 => self.buf.chunks_exact_mut(2).zip(samples).for_each(|(d, s)| d.copy_from_slice(&(*s as i16).to_le_bytes())),
+            3 => self.buf.chunks_exact_mut(3).zip(samples).for_each(|(d, s)| d.copy_from_slice(&s.to_le_bytes()[..3])),
+            _ => self.buf.chunks_exact_mut(4).zip(samples).for_each(|(d, s)| d.copy_from_slice(&s.to_le_bytes())),
         }
         self.wav.write_packet(sink, &self.buf)
     }
