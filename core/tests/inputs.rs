@@ -155,7 +155,10 @@ fn must_end(name: String, bytes: Vec<u8>, format: OutputFormat, limit: Duration)
 #[test]
 fn truncated_and_bit_flipped_inputs_never_panic_or_hang() {
     let mut cases = 0;
-    for fx in ts::fixtures().into_iter().filter(|f| f.expect == "ok" && !UNREAD_CONTAINERS.contains(&f.container.as_deref().unwrap())) {
+    for fx in ts::fixtures()
+        .into_iter()
+        .filter(|f| f.expect == "ok" && !UNREAD_CONTAINERS.contains(&f.container.as_deref().unwrap()))
+    {
         let bytes = std::fs::read(fx.path()).unwrap();
         let format = if fx.audio[0].codec == "aac" { OutputFormat::Aac } else { OutputFormat::Wav };
         let n = bytes.len();

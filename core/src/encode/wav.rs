@@ -24,7 +24,11 @@ impl Encoder for WavEncoder {
         self.buf.resize(samples.len() * n, 0);
         // One loop per width so each compiles to a tight, vectorised copy.
         match n {
-            2 => self.buf.chunks_exact_mut(2).zip(samples).for_each(|(d, s)| d.copy_from_slice(&(*s as i16).to_le_bytes())),
+            2 => self
+                .buf
+                .chunks_exact_mut(2)
+                .zip(samples)
+                .for_each(|(d, s)| d.copy_from_slice(&(*s as i16).to_le_bytes())),
             3 => self.buf.chunks_exact_mut(3).zip(samples).for_each(|(d, s)| d.copy_from_slice(&s.to_le_bytes()[..3])),
             _ => self.buf.chunks_exact_mut(4).zip(samples).for_each(|(d, s)| d.copy_from_slice(&s.to_le_bytes())),
         }
