@@ -2,8 +2,9 @@
 
 pub(crate) struct BitWriter {
     pub bytes: Vec<u8>,
+    /// Pending bits in the low `n` bits (higher bits are stale).
     acc: u64,
-    /// Bits held in `acc` (< 8 after each `put`).
+    /// Bits held in `acc` (< 32 after each `put`).
     n: u32,
 }
 
@@ -27,9 +28,9 @@ impl BitWriter {
         let v = u64::from(value) & ((1u64 << bits) - 1);
         self.acc = (self.acc << bits) | v;
         self.n += bits;
-        while self.n >= 8 {
-            self.n -= 8;
-            self.bytes.push((self.acc >> self.n) as u8);
+        if self.n >= 32 {
+            self.n -= 32;
+            self.bytes.extend_from_slice(&((self.acc >> self.n) as u32).to_be_bytes());
         }
     }
 
@@ -49,10 +50,14 @@ impl BitWriter {
         self.put(q + 1, 1);
     }
 
-    /// Pads with zero bits to a byte boundary.
+    /// Pads with zero bits to a byte boundary and moves every pending bit to `bytes`.
     pub fn align(&mut self) {
-        if self.n > 0 {
-            self.put(8 - self.n, 0);
+        let pad = (8 - self.n % 8) % 8;
+        self.acc <<= pad;
+        self.n += pad;
+        while self.n > 0 {
+            self.n -= 8;
+            self.bytes.push((self.acc >> self.n) as u8);
         }
     }
 }

@@ -30,21 +30,24 @@ pub(crate) fn best_fixed_order(x: &[i32]) -> (usize, u64) {
 /// Residual of fixed predictor `order` (0–4) into `out`; `false` if a residual overflows.
 pub(crate) fn fixed_residual(x: &[i32], order: usize, out: &mut Vec<i32>) -> bool {
     out.clear();
-    let x64 = |i: usize| i64::from(x[i]);
-    for i in order..x.len() {
-        let r = match order {
-            0 => x64(i),
-            1 => x64(i) - x64(i - 1),
-            2 => x64(i) - 2 * x64(i - 1) + x64(i - 2),
-            3 => x64(i) - 3 * x64(i - 1) + 3 * x64(i - 2) - x64(i - 3),
-            _ => x64(i) - 4 * x64(i - 1) + 6 * x64(i - 2) - 4 * x64(i - 3) + x64(i - 4),
-        };
-        match i32::try_from(r) {
-            Ok(r) if r.unsigned_abs() < 1 << 30 => out.push(r),
-            _ => return false,
-        }
+    out.reserve(x.len().saturating_sub(order));
+    let x64 = |v: i32| i64::from(v);
+    let mut ok = true;
+    let mut push = |r: i64| {
+        ok &= r.unsigned_abs() < 1 << 30;
+        out.push(r as i32);
+    };
+    // One loop per order, with no branch inside.
+    match order {
+        0 => x.iter().for_each(|&v| push(x64(v))),
+        1 => x.windows(2).for_each(|w| push(x64(w[1]) - x64(w[0]))),
+        2 => x.windows(3).for_each(|w| push(x64(w[2]) - 2 * x64(w[1]) + x64(w[0]))),
+        3 => x.windows(4).for_each(|w| push(x64(w[3]) - 3 * x64(w[2]) + 3 * x64(w[1]) - x64(w[0]))),
+        _ => x.windows(5).for_each(|w| {
+            push(x64(w[4]) - 4 * x64(w[3]) + 6 * x64(w[2]) - 4 * x64(w[1]) + x64(w[0]));
+        }),
     }
-    true
+    ok
 }
 
 /// Quantised LPC coefficients: `residual = x[i] − (Σ coefs[j]·x[i−1−j]) >> shift`.

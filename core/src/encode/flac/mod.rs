@@ -12,10 +12,10 @@ mod bits;
 mod lpc;
 mod rice;
 
-use crc::{Crc, CRC_16_UMTS, CRC_8_SMBUS};
+use crc::{Crc, Table, CRC_16_UMTS, CRC_8_SMBUS};
 use md5::{Digest, Md5};
 
-use super::Encoder;
+use super::{pack_le, Encoder};
 use crate::error::{Error, Result};
 use crate::sink::ByteSink;
 use bits::BitWriter;
@@ -26,7 +26,8 @@ const BLOCK_SIZE: usize = 4096;
 /// Bits of quantised LPC coefficients.
 const LPC_PRECISION: u32 = 14;
 const CRC8: Crc<u8> = Crc::<u8>::new(&CRC_8_SMBUS);
-const CRC16: Crc<u16> = Crc::<u16>::new(&CRC_16_UMTS);
+/// Slice-by-16 tables: the CRC covers every output byte.
+const CRC16: Crc<u16, Table<16>> = Crc::<u16, Table<16>>::new(&CRC_16_UMTS);
 
 pub(crate) struct FlacEncoder {
     channels: usize,
@@ -129,15 +130,12 @@ impl FlacEncoder {
         for b in md5 {
             w.put(8, u32::from(b));
         }
+        w.align();
         w.bytes
     }
 
     fn hash(&mut self, samples: &[i32]) {
-        let width = self.bits.div_ceil(8) as usize;
-        self.md5_buf.clear();
-        for s in samples {
-            self.md5_buf.extend_from_slice(&s.to_le_bytes()[..width]);
-        }
+        pack_le(samples, self.bits.div_ceil(8) as usize, &mut self.md5_buf);
         self.md5.update(&self.md5_buf);
     }
 
@@ -147,8 +145,10 @@ impl FlacEncoder {
         let n = samples.len() / self.channels;
         let chans = &mut self.chans;
         for (c, ch) in chans.iter_mut().enumerate().take(self.channels) {
-            ch.clear();
-            ch.extend(samples.iter().skip(c).step_by(self.channels));
+            ch.resize(n, 0);
+            for (d, frame) in ch.iter_mut().zip(samples.chunks_exact(self.channels)) {
+                *d = frame[c];
+            }
         }
         // Stereo: also mid and side, and keep the cheapest pair.
         let mut assignment = self.channels as u32 - 1;
@@ -156,11 +156,11 @@ impl FlacEncoder {
         if self.channels == 2 {
             let (lr, ms) = chans.split_at_mut(2);
             let (mid, side) = ms.split_at_mut(1);
-            mid[0].clear();
-            side[0].clear();
-            for (a, b) in lr[0].iter().zip(&lr[1]) {
-                mid[0].push((a + b) >> 1);
-                side[0].push(a - b);
+            mid[0].resize(n, 0);
+            side[0].resize(n, 0);
+            for (((m, s), a), b) in mid[0].iter_mut().zip(side[0].iter_mut()).zip(&lr[0]).zip(&lr[1]) {
+                *m = (a + b) >> 1;
+                *s = a - b;
             }
             for (f, ch) in self.fixed.iter_mut().zip(chans.iter()) {
                 *f = lpc::best_fixed_order(ch);
@@ -188,6 +188,7 @@ impl FlacEncoder {
         self.out.align();
         let crc = CRC16.checksum(&self.out.bytes);
         self.out.put(16, u32::from(crc));
+        self.out.align();
         let len = self.out.bytes.len() as u32;
         self.min_frame = self.min_frame.min(len);
         self.max_frame = self.max_frame.max(len);
@@ -221,6 +222,7 @@ impl FlacEncoder {
         if size_code == 7 {
             w.put(16, n as u32 - 1);
         }
+        w.align();
         let crc = CRC8.checksum(&w.bytes);
         w.put(8, u32::from(crc));
     }
