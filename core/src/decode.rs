@@ -133,7 +133,12 @@ impl Decoder {
                 let scale = (1i64 << (self.bits - 1)) as f32;
                 let (lo, hi) = (-scale, scale - 1.0);
                 for frame in pcm.chunks_exact(self.channels) {
-                    out.extend(order.iter().map(|&c| (frame[c] * scale).round().clamp(lo, hi) as i32));
+                    // Round half away from zero by hand: `f32::round` is a libm call on baseline
+                    // x86-64 and wasm32, and this loop sees every sample.
+                    out.extend(order.iter().map(|&c| {
+                        let v = (frame[c] * scale).clamp(lo, hi);
+                        (v + 0.5f32.copysign(v)) as i32
+                    }));
                 }
             }
         }
