@@ -50,7 +50,12 @@ pub struct FileSink {
 impl FileSink {
     pub fn create(dest: &Path) -> io::Result<FileSink> {
         let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let tmp = tempfile::Builder::new().prefix(".converso-").suffix(".partial").tempfile_in(dir)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".converso-").suffix(".partial");
+        // Ordinary file permissions (the umask applies), not a temporary file's private 0600.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let tmp = builder.tempfile_in(dir)?;
         Ok(FileSink { out: BufWriter::with_capacity(256 * 1024, tmp), dest: dest.to_path_buf() })
     }
 
