@@ -7,7 +7,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// Every error code of the Converso API (plus the webhook codes converso adds).
+/// Every error code of the Converso API, plus the ones converso adds (webhooks, routing and
+/// request-body failures; see `docs/api.md`).
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -48,6 +49,16 @@ pub enum ErrorCode {
     InvalidWebhook,
     /// A webhook could not be delivered.
     WebhookFailed,
+    /// No such route (converso extension).
+    RouteNotFound,
+    /// The route exists but not with this method (converso extension).
+    MethodNotAllowed,
+    /// A download of a job that failed (converso extension).
+    JobFailed,
+    /// The request body is too large (converso extension).
+    PayloadTooLarge,
+    /// The request body is not JSON (converso extension).
+    UnsupportedMediaType,
 }
 
 impl ErrorCode {
@@ -72,6 +83,11 @@ impl ErrorCode {
             ErrorCode::InternalError => "INTERNAL_ERROR",
             ErrorCode::InvalidWebhook => "INVALID_WEBHOOK",
             ErrorCode::WebhookFailed => "WEBHOOK_FAILED",
+            ErrorCode::RouteNotFound => "ROUTE_NOT_FOUND",
+            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::JobFailed => "JOB_FAILED",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
         }
     }
 }
@@ -150,7 +166,7 @@ mod tests {
 
     #[test]
     fn codes_serialize_as_the_api_spells_them() {
-        for code in [ErrorCode::InvalidVideo, ErrorCode::InvalidJobId, ErrorCode::QueueFull] {
+        for code in [ErrorCode::InvalidVideo, ErrorCode::InvalidJobId, ErrorCode::QueueFull, ErrorCode::RouteNotFound] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
         }
