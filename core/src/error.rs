@@ -99,14 +99,14 @@ impl fmt::Display for ErrorCode {
 }
 
 /// An error with its API code, a message for people and optional details.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Error {
     /// What kind of failure this is.
     pub code: ErrorCode,
     /// One sentence for a person.
     pub message: Cow<'static, str>,
     /// Extra information (the underlying cause, the allowed values, …).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
 }
 

@@ -129,18 +129,24 @@ impl<K: ByteSink> Extraction<K> {
     /// cannot be written; `INVALID_VIDEO` when no audio packet can be decoded. After an error or
     /// [`Step::Done`], further calls return an error.
     pub fn step(&mut self) -> Result<Step> {
+        self.step_packets(PACKETS_PER_STEP)
+    }
+
+    /// Like [`Extraction::step`], reading at most `max_packets` packets (of any track): hosts that
+    /// must fetch input ahead of each step (ranged reads at the edge) keep steps small.
+    pub fn step_packets(&mut self, max_packets: usize) -> Result<Step> {
         if self.done {
             return Err(Error::extraction_failed("the extraction has already ended"));
         }
-        let result = self.step_inner();
+        let result = self.step_inner(max_packets.max(1));
         if !matches!(result, Ok(Step::Progress(_))) {
             self.done = true;
         }
         result
     }
 
-    fn step_inner(&mut self) -> Result<Step> {
-        for _ in 0..PACKETS_PER_STEP {
+    fn step_inner(&mut self, max_packets: usize) -> Result<Step> {
+        for _ in 0..max_packets {
             let Some(packet) = self.demuxer.next_packet()? else {
                 return self.finish();
             };
@@ -195,6 +201,11 @@ impl<K: ByteSink> Extraction<K> {
                 Step::Done(s) => return Ok(s),
             }
         }
+    }
+
+    /// The sink, between steps (hosts that upload output as it is produced drain it here).
+    pub fn sink_mut(&mut self) -> &mut K {
+        &mut self.sink.inner
     }
 
     /// Gives the sink back (after [`Step::Done`], it holds the whole output).

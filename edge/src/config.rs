@@ -1,0 +1,47 @@
+//! Binding names (mirroring wrangler.toml) and settings read from the environment's vars.
+
+use worker::Env;
+
+/// KV namespace of API keys (by SHA-256 hash).
+pub const KEYS: &str = "KEYS";
+/// R2 bucket: `inputs/<jobId>` while processing, `outputs/<jobId>` until expiry.
+pub const MEDIA: &str = "MEDIA";
+/// Durable Object namespace: one object per job, plus the coordinator.
+pub const JOBS: &str = "JOBS";
+/// Queue of work (job processing and webhook deliveries).
+pub const WORK: &str = "WORK";
+
+/// Settings with their defaults.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub allow_loopback: bool,
+    pub output_ttl_seconds: u64,
+    pub queue_capacity: u32,
+    pub key_capacity: u32,
+    pub maintenance: bool,
+    pub webhook_retry_base_seconds: u32,
+}
+
+fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name).ok().map(|v| v.to_string()).or_else(|| env.secret(name).ok().map(|v| v.to_string()))
+}
+
+/// A var or secret, if set and not empty.
+pub fn text(env: &Env, name: &str) -> Option<String> {
+    var(env, name).filter(|v| !v.is_empty())
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Config {
+        let num = |name: &str, default: u64| text(env, name).and_then(|v| v.parse().ok()).unwrap_or(default);
+        let flag = |name: &str| text(env, name).is_some_and(|v| v == "true");
+        Config {
+            allow_loopback: flag("ALLOW_LOOPBACK_SOURCES"),
+            output_ttl_seconds: num("OUTPUT_TTL_SECONDS", 86_400),
+            queue_capacity: num("QUEUE_CAPACITY", 100) as u32,
+            key_capacity: num("KEY_CAPACITY", 20) as u32,
+            maintenance: flag("MAINTENANCE"),
+            webhook_retry_base_seconds: num("WEBHOOK_RETRY_BASE_SECONDS", 10) as u32,
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! Jobs and their store: one Durable Object per job (named by the job id) holding its record,
+//! and one coordinator object that counts queued + processing jobs for backpressure and keeps
+//! batches.
+
+use std::collections::BTreeMap;
+
+use converso_core::Error;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
+
+use crate::config::JOBS;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Queued,
+    Processing,
+    Completed,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Processing => "processing",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    DownloadingVideo,
+    AnalyzingVideo,
+    ExtractingAudio,
+    Finalizing,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InputFile {
+    pub name: String,
+    pub size: u64,
+    pub duration: Option<f64>,
+    pub format: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputFile {
+    pub filename: String,
+    pub url: String,
+    pub size: u64,
+    pub duration: Option<f64>,
+    pub format: String,
+    pub bitrate: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobOptions {
+    pub filename: Option<String>,
+    pub webhook: Option<String>,
+    pub priority: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookState {
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// `WEBHOOK_FAILED` once every attempt failed.
+    pub code: Option<String>,
+    pub delivered_at: Option<String>,
+}
+
+/// Everything known about a job.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub job_id: String,
+    pub batch_id: Option<String>,
+    pub key_hash: String,
+    pub webhook_secret: String,
+    pub source_url: String,
+    pub status: Status,
+    pub progress: u8,
+    pub current_step: Option<Step>,
+    pub estimated_time_remaining: Option<u32>,
+    pub input_file: Option<InputFile>,
+    pub output_file: Option<OutputFile>,
+    pub options: JobOptions,
+    /// The request's `output` object, as validated.
+    pub output: Value,
+    pub plan: Option<Value>,
+    pub error: Option<Error>,
+    pub webhook: Option<WebhookState>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    /// Milliseconds since the epoch after which the output is gone.
+    pub expires_at_ms: Option<u64>,
+    /// Processing attempts so far (the queue redelivers after a crash).
+    pub attempts: u32,
+    /// Largest source the key's plan allows.
+    pub max_source_bytes: u64,
+}
+
+impl Job {
+    /// The relative path of a route for this job.
+    pub fn path(&self, route: &str) -> String {
+        format!("/audio-extract/v1/{route}/{}", self.job_id)
+    }
+
+    pub fn is_final(&self) -> bool {
+        matches!(self.status, Status::Completed | Status::Failed)
+    }
+
+    /// The `data` of a status response.
+    pub fn status_view(&self) -> Value {
+        let mut v = serde_json::json!({
+            "jobId": self.job_id,
+            "status": self.status.as_str(),
+            "progress": self.progress,
+            "currentStep": self.current_step,
+            "estimatedTimeRemaining": self.estimated_time_remaining,
+            "inputFile": self.input_file,
+            "outputFile": self.output_file,
+            "options": self.options,
+            "output": self.output,
+            "plan": self.plan,
+            "createdAt": self.created_at,
+            "completedAt": self.completed_at,
+            "expiresAt": self.expires_at_ms.map(iso_from_ms),
+        });
+        if let Some(obj) = v.as_object_mut() {
+            if self.status == Status::Completed {
+                obj.insert("downloadUrl".into(), self.path("download").into());
+            }
+            if let Some(e) = &self.error {
+                obj.insert("error".into(), serde_json::to_value(e).unwrap_or(Value::Null));
+            }
+            if let Some(b) = &self.batch_id {
+                obj.insert("batchId".into(), b.clone().into());
+            }
+            if let Some(w) = &self.webhook {
+                obj.insert("webhook".into(), serde_json::to_value(w).unwrap_or(Value::Null));
+            }
+        }
+        v
+    }
+}
+
+/// Now, in milliseconds since the epoch.
+pub fn now_ms() -> u64 {
+    worker::Date::now().as_millis()
+}
+
+/// ISO 8601 UTC without fractions, e.g. `2026-01-21T12:34:56Z`.
+pub fn iso_from_ms(ms: u64) -> String {
+    let iso: String = worker::js_sys::Date::new(&(ms as f64).into()).to_iso_string().into();
+    // toISOString gives `2026-01-21T12:34:56.789Z`.
+    match iso.find('.') {
+        Some(dot) => format!("{}Z", &iso[..dot]),
+        None => iso,
+    }
+}
+
+pub fn now_iso() -> String {
+    iso_from_ms(now_ms())
+}
+
+/// A batch and its jobs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Batch {
+    pub batch_id: String,
+    pub key_hash: String,
+    pub job_ids: Vec<String>,
+    pub created_at: String,
+}
+
+/// Whether the coordinator admitted a job.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Admission {
+    pub admitted: bool,
+    /// `global` or `key` when refused.
+    pub scope: Option<String>,
+}
+
+/// The Durable Object behind every job and the coordinator.
+#[durable_object]
+pub struct JobStore {
+    state: State,
+}
+
+impl DurableObject for JobStore {
+    fn new(state: State, _env: Env) -> Self {
+        Self { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let storage = self.state.storage();
+        let path = req.path();
+        match (req.method(), path.as_str()) {
+            (Method::Get, "/job") => match storage.get::<Job>("job").await? {
+                Some(job) => Response::from_json(&job),
+                None => Response::error("no job", 404),
+            },
+            (Method::Put, "/job") => {
+                let job: Job = req.json().await?;
+                storage.put("job", &job).await?;
+                Response::empty()
+            }
+            (Method::Post, "/admit") => {
+                let ask: AdmitRequest = req.json().await?;
+                let mut active: BTreeMap<String, String> = storage.get("active").await?.unwrap_or_default();
+                let per_key = active.values().filter(|k| **k == ask.key_hash).count() as u32;
+                let scope = if active.len() as u32 + ask.count > ask.global_capacity {
+                    Some("global")
+                } else if per_key + ask.count > ask.key_capacity {
+                    Some("key")
+                } else {
+                    None
+                };
+                if scope.is_none() {
+                    for id in &ask.job_ids {
+                        active.insert(id.clone(), ask.key_hash.clone());
+                    }
+                    storage.put("active", &active).await?;
+                }
+                Response::from_json(&Admission { admitted: scope.is_none(), scope: scope.map(str::to_string) })
+            }
+            (Method::Post, "/release") => {
+                let ids: Vec<String> = req.json().await?;
+                let mut active: BTreeMap<String, String> = storage.get("active").await?.unwrap_or_default();
+                for id in ids {
+                    active.remove(&id);
+                }
+                storage.put("active", &active).await?;
+                Response::empty()
+            }
+            (Method::Post, "/expiry") => {
+                let (job_id, at): (String, u64) = req.json().await?;
+                let mut due: BTreeMap<String, u64> = storage.get("expiry").await?.unwrap_or_default();
+                due.insert(job_id, at);
+                storage.put("expiry", &due).await?;
+                Response::empty()
+            }
+            (Method::Post, "/expired") => {
+                let now: u64 = req.json().await?;
+                let mut due: BTreeMap<String, u64> = storage.get("expiry").await?.unwrap_or_default();
+                let expired: Vec<String> = due.iter().filter(|(_, at)| **at <= now).map(|(id, _)| id.clone()).collect();
+                for id in &expired {
+                    due.remove(id);
+                }
+                storage.put("expiry", &due).await?;
+                Response::from_json(&expired)
+            }
+            (Method::Put, "/batch") => {
+                let batch: Batch = req.json().await?;
+                storage.put("batch", &batch).await?;
+                Response::empty()
+            }
+            (Method::Get, "/batch") => match storage.get::<Batch>("batch").await? {
+                Some(b) => Response::from_json(&b),
+                None => Response::error("no batch", 404),
+            },
+            _ => Response::error("not found", 404),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AdmitRequest {
+    job_ids: Vec<String>,
+    key_hash: String,
+    count: u32,
+    global_capacity: u32,
+    key_capacity: u32,
+}
+
+/// Talks to the job store objects.
+pub struct Store<'a> {
+    env: &'a Env,
+}
+
+const COORDINATOR: &str = "coordinator";
+
+impl<'a> Store<'a> {
+    pub fn new(env: &'a Env) -> Self {
+        Store { env }
+    }
+
+    async fn call(&self, object: &str, method: Method, path: &str, body: Option<String>) -> worker::Result<Response> {
+        let stub = self.env.durable_object(JOBS)?.id_from_name(object)?.get_stub()?;
+        let mut init = RequestInit::new();
+        init.with_method(method);
+        if let Some(b) = body {
+            init.with_body(Some(b.into()));
+        }
+        let req = Request::new_with_init(&format!("https://jobs{path}"), &init)?;
+        stub.fetch_with_request(req).await
+    }
+
+    fn json<T: Serialize>(v: &T) -> worker::Result<String> {
+        serde_json::to_string(v).map_err(|e| worker::Error::RustError(e.to_string()))
+    }
+
+    pub async fn get(&self, job_id: &str) -> worker::Result<Option<Job>> {
+        let mut resp = self.call(job_id, Method::Get, "/job", None).await?;
+        if resp.status_code() == 404 {
+            return Ok(None);
+        }
+        resp.json().await.map(Some)
+    }
+
+    pub async fn put(&self, job: &Job) -> worker::Result<()> {
+        self.call(&job.job_id, Method::Put, "/job", Some(Self::json(job)?)).await.map(|_| ())
+    }
+
+    /// Reserves capacity for `job_ids` (all or none).
+    pub async fn admit(
+        &self,
+        job_ids: &[String],
+        key_hash: &str,
+        global: u32,
+        per_key: u32,
+    ) -> worker::Result<Admission> {
+        let ask = AdmitRequest {
+            job_ids: job_ids.to_vec(),
+            key_hash: key_hash.to_string(),
+            count: job_ids.len() as u32,
+            global_capacity: global,
+            key_capacity: per_key,
+        };
+        self.call(COORDINATOR, Method::Post, "/admit", Some(Self::json(&ask)?)).await?.json().await
+    }
+
+    pub async fn release(&self, job_ids: &[String]) -> worker::Result<()> {
+        self.call(COORDINATOR, Method::Post, "/release", Some(Self::json(&job_ids)?)).await.map(|_| ())
+    }
+
+    /// Remembers when a job's output expires, for the cleanup.
+    pub async fn schedule_expiry(&self, job_id: &str, at_ms: u64) -> worker::Result<()> {
+        self.call(COORDINATOR, Method::Post, "/expiry", Some(Self::json(&(job_id, at_ms))?)).await.map(|_| ())
+    }
+
+    /// Jobs whose output expired by `now_ms` (forgotten once returned).
+    pub async fn take_expired(&self, now_ms: u64) -> worker::Result<Vec<String>> {
+        self.call(COORDINATOR, Method::Post, "/expired", Some(Self::json(&now_ms)?)).await?.json().await
+    }
+
+    pub async fn put_batch(&self, batch: &Batch) -> worker::Result<()> {
+        self.call(&batch.batch_id, Method::Put, "/batch", Some(Self::json(batch)?)).await.map(|_| ())
+    }
+
+    pub async fn get_batch(&self, batch_id: &str) -> worker::Result<Option<Batch>> {
+        let mut resp = self.call(batch_id, Method::Get, "/batch", None).await?;
+        if resp.status_code() == 404 {
+            return Ok(None);
+        }
+        resp.json().await.map(Some)
+    }
+}

@@ -1,0 +1,407 @@
+//! Running a job: fetch the source into R2, probe it, extract through ranged reads into an R2
+//! multipart upload, record the result. Progress and the current step are saved as it goes.
+
+use std::time::Duration;
+
+use converso_core::{ByteSink, Error, ErrorCode, ExtractOptions, Extraction, Step as EngineStep};
+use futures_util::future::{select, Either};
+use futures_util::StreamExt;
+use worker::{AbortController, Bucket, Delay, Env, Fetch, Method, Request, RequestInit, RequestRedirect, UploadedPart};
+
+use crate::config::{Config, MEDIA};
+use crate::fetch_guard;
+use crate::jobs::{now_iso, now_ms, InputFile, Job, OutputFile, Status, Step, Store};
+use crate::r2_source::{around_miss, CachedSource};
+use crate::request::name_from_url;
+use crate::work;
+
+/// R2 multipart part size (all parts but the last must have the same size, at least 5 MiB).
+const PART: usize = 8 << 20;
+/// Redirects followed for a source, each checked again.
+const MAX_REDIRECTS: u32 = 5;
+const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(30);
+const CHUNK_TIMEOUT: Duration = Duration::from_secs(60);
+/// Processing attempts before a job that keeps crashing the worker is failed.
+const MAX_ATTEMPTS: u32 = 3;
+/// Packets per engine step: small, so the read-ahead covers what a step reads.
+const PACKETS_PER_STEP: usize = 32;
+/// Engine opens retried after cache misses before giving up.
+const MAX_OPEN_ROUNDS: u32 = 64;
+/// Save progress at most this often.
+const SAVE_EVERY_MS: u64 = 1000;
+
+pub fn input_key(job_id: &str) -> String {
+    format!("inputs/{job_id}")
+}
+
+pub fn output_key(job_id: &str) -> String {
+    format!("outputs/{job_id}")
+}
+
+fn fail(code: ErrorCode, message: impl Into<String>, details: impl Into<String>) -> Error {
+    Error::new(code, message.into()).with_details(details)
+}
+
+fn download_failed(details: impl Into<String>) -> Error {
+    fail(ErrorCode::DownloadFailed, "the video could not be downloaded", details)
+}
+
+/// Runs the job behind a queue message. `Err` only for infrastructure failures (retried).
+pub async fn run(env: &Env, job_id: &str) -> worker::Result<()> {
+    let store = Store::new(env);
+    let Some(mut job) = store.get(job_id).await? else { return Ok(()) };
+    // A redelivered message for a finished job: the result stands (no job runs twice).
+    if job.is_final() {
+        return Ok(());
+    }
+    job.attempts += 1;
+    let result = if job.attempts > MAX_ATTEMPTS {
+        Err(fail(
+            ErrorCode::ExtractionFailed,
+            "the job was interrupted too many times",
+            format!("{} attempts", job.attempts - 1),
+        ))
+    } else {
+        job.status = Status::Processing;
+        job.started_at.get_or_insert_with(now_iso);
+        job.current_step = Some(Step::DownloadingVideo);
+        job.progress = 0;
+        store.put(&job).await?;
+        let mut p = Progress { store: &store, last_save: now_ms(), started: now_ms() };
+        pipeline(env, &mut job, &mut p).await
+    };
+    let bucket = env.bucket(MEDIA)?;
+    let _ = bucket.delete(input_key(job_id)).await;
+    match result {
+        Ok(()) => {
+            let cfg = Config::from_env(env);
+            job.status = Status::Completed;
+            job.progress = 100;
+            job.current_step = Some(Step::Finalizing);
+            job.estimated_time_remaining = Some(0);
+            job.completed_at = Some(now_iso());
+            let expires = now_ms() + cfg.output_ttl_seconds * 1000;
+            job.expires_at_ms = Some(expires);
+            store.schedule_expiry(job_id, expires).await?;
+        }
+        Err(e) => {
+            worker::console_log!("job {job_id} failed: {e}");
+            let _ = bucket.delete(output_key(job_id)).await;
+            job.status = Status::Failed;
+            job.estimated_time_remaining = None;
+            job.completed_at = Some(now_iso());
+            job.error = Some(e);
+        }
+    }
+    store.put(&job).await?;
+    store.release(&[job.job_id.clone()]).await?;
+    if job.options.webhook.is_some() {
+        work::enqueue_webhook(env, job_id, 1, 0).await?;
+    }
+    Ok(())
+}
+
+/// Saves progress to the job store, throttled.
+struct Progress<'a> {
+    store: &'a Store<'a>,
+    last_save: u64,
+    started: u64,
+}
+
+impl Progress<'_> {
+    async fn set(&mut self, job: &mut Job, step: Step, percent: u8, force: bool) -> Result<(), Error> {
+        let now = now_ms();
+        let changed_step = job.current_step != Some(step);
+        job.current_step = Some(step);
+        job.progress = percent.min(99);
+        if percent > 0 {
+            let elapsed = (now - self.started) as f64 / 1000.0;
+            job.estimated_time_remaining =
+                Some((elapsed / f64::from(percent) * f64::from(100 - percent.min(100))).ceil() as u32);
+        }
+        if force || changed_step || now - self.last_save >= SAVE_EVERY_MS {
+            self.last_save = now;
+            self.store.put(job).await.map_err(infra)?;
+        }
+        Ok(())
+    }
+}
+
+fn infra(e: worker::Error) -> Error {
+    fail(ErrorCode::ExtractionFailed, "the service could not store the job's data", e.to_string())
+}
+
+async fn pipeline(env: &Env, job: &mut Job, p: &mut Progress<'_>) -> Result<(), Error> {
+    let cfg = Config::from_env(env);
+    let bucket = env.bucket(MEDIA).map_err(infra)?;
+    let options = ExtractOptions::from_json(&job.output.to_string())?;
+    let size = download(&cfg, job, &bucket, p).await?;
+    let name = name_from_url(&job.source_url, "").unwrap_or_else(|| "video".into());
+    let file_name = url::Url::parse(&job.source_url)
+        .ok()
+        .and_then(|u| u.path_segments().and_then(|mut s| s.next_back().map(str::to_string)))
+        .filter(|s| !s.is_empty())
+        .unwrap_or(name);
+    job.input_file = Some(InputFile { name: file_name, size, duration: None, format: None });
+    p.set(job, Step::AnalyzingVideo, 30, true).await?;
+
+    let key = input_key(&job.job_id);
+    let source = CachedSource::new(size);
+    let mut ex = open(&bucket, &key, &source, &options).await?;
+    let info = ex.info().clone();
+    if let Some(input) = &mut job.input_file {
+        input.duration = info.duration;
+        input.format = Some(info.container.as_str().to_string());
+    }
+    job.plan = serde_json::to_value(ex.plan()).ok();
+    p.set(job, Step::ExtractingAudio, 35, true).await?;
+
+    let upload = bucket.create_multipart_upload(output_key(&job.job_id)).execute().await.map_err(infra)?;
+    let mut parts: Vec<UploadedPart> = Vec::new();
+    let summary = loop {
+        let ahead = source.read_ahead();
+        if !ahead.is_empty() {
+            source.fill(&bucket, &key, &ahead).await.map_err(infra)?;
+        }
+        let step = ex.step_packets(PACKETS_PER_STEP);
+        if let Some(block) = source.take_miss() {
+            let _ = upload.abort().await;
+            return Err(fail(
+                ErrorCode::ExtractionFailed,
+                "the input's layout needs reads far from the current position",
+                format!("offset {} MiB was needed out of order", block),
+            ));
+        }
+        for part in ex.sink_mut().take_full_parts() {
+            let number = parts.len() as u16 + 2;
+            parts.push(upload.upload_part(number, part).await.map_err(infra)?);
+        }
+        match step {
+            Ok(EngineStep::Progress(f)) => p.set(job, Step::ExtractingAudio, 35 + (f * 60.0) as u8, false).await?,
+            Ok(EngineStep::Done(summary)) => break summary,
+            Err(e) => {
+                let _ = upload.abort().await;
+                return Err(e);
+            }
+        }
+    };
+    p.set(job, Step::Finalizing, 96, true).await?;
+    let sink = ex.into_sink();
+    let (first, last) = sink.into_parts();
+    let mut all = Vec::with_capacity(parts.len() + 2);
+    all.push(upload.upload_part(1, first).await.map_err(infra)?);
+    all.extend(parts);
+    if let Some(last) = last {
+        all.push(upload.upload_part(all.len() as u16 + 1, last).await.map_err(infra)?);
+    }
+    upload.complete(all).await.map_err(infra)?;
+
+    let format = options.format;
+    let duration = summary.duration.or(info.duration);
+    let bitrate = match (format.is_lossless(), duration) {
+        (false, Some(d)) if d > 0.0 => Some(format!("{}k", ((summary.bytes as f64 * 8.0 / d) / 1000.0).round() as u64)),
+        _ => None,
+    };
+    let filename = job
+        .options
+        .filename
+        .clone()
+        .or_else(|| name_from_url(&job.source_url, format.extension()))
+        .unwrap_or_else(|| job.job_id.clone());
+    job.output_file = Some(OutputFile {
+        filename: format!("{filename}.{}", format.extension()),
+        url: job.path("download"),
+        size: summary.bytes,
+        duration,
+        format: format.as_str().to_string(),
+        bitrate,
+    });
+    Ok(())
+}
+
+/// Opens the extraction, fetching whatever the engine asked for and retrying until it has all
+/// it needs to read the headers.
+async fn open(
+    bucket: &Bucket,
+    key: &str,
+    source: &CachedSource,
+    options: &ExtractOptions,
+) -> Result<Extraction<PartSink>, Error> {
+    source.fill(bucket, key, &[0]).await.map_err(infra)?;
+    for _ in 0..MAX_OPEN_ROUNDS {
+        let result = Extraction::new(source.clone(), options, PartSink::default());
+        match source.take_miss() {
+            Some(block) => source.fill(bucket, key, &around_miss(source, block)).await.map_err(infra)?,
+            None => return result,
+        }
+    }
+    Err(fail(ErrorCode::InvalidVideo, "the video's headers could not be read", "they are spread over too many places"))
+}
+
+/// Fetches the source (checking every redirect) and stores it in R2 as `inputs/<jobId>`,
+/// counting bytes against the size limit. Returns the size.
+async fn download(cfg: &Config, job: &mut Job, bucket: &Bucket, p: &mut Progress<'_>) -> Result<u64, Error> {
+    let mut url = job.source_url.clone();
+    let mut redirects = 0;
+    let resp = loop {
+        fetch_guard::check(&url, cfg.allow_loopback).map_err(|why| download_failed(format!("{url}: {why}")))?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Get).with_redirect(RequestRedirect::Manual);
+        let req = Request::new_with_init(&url, &init).map_err(|e| download_failed(e.to_string()))?;
+        let ctrl = AbortController::default();
+        let signal = ctrl.signal();
+        let request = Fetch::Request(req);
+        let fetch = Box::pin(request.send_with_signal(&signal));
+        let resp = match select(fetch, Box::pin(Delay::from(FIRST_BYTE_TIMEOUT))).await {
+            Either::Left((r, _)) => r.map_err(|e| download_failed(format!("the source could not be reached: {e}")))?,
+            Either::Right(_) => {
+                ctrl.abort();
+                return Err(download_failed(format!("no answer within {} s", FIRST_BYTE_TIMEOUT.as_secs())));
+            }
+        };
+        match resp.status_code() {
+            200 => break resp,
+            301 | 302 | 303 | 307 | 308 => {
+                redirects += 1;
+                if redirects > MAX_REDIRECTS {
+                    return Err(download_failed(format!("more than {MAX_REDIRECTS} redirects")));
+                }
+                let location = resp
+                    .headers()
+                    .get("Location")
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| download_failed("a redirect without a Location"))?;
+                url = url::Url::parse(&url)
+                    .and_then(|base| base.join(&location))
+                    .map_err(|e| download_failed(e.to_string()))?
+                    .to_string();
+            }
+            s => return Err(download_failed(format!("the source answered HTTP {s}"))),
+        }
+    };
+    let limit = job.max_source_bytes;
+    let declared: Option<u64> = resp.headers().get("Content-Length").ok().flatten().and_then(|v| v.parse().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(download_failed(format!("the source is {} bytes; the limit is {limit}", declared.unwrap_or(0))));
+    }
+    let mut resp = resp;
+    let mut stream = resp.stream().map_err(|e| download_failed(e.to_string()))?;
+    let key = input_key(&job.job_id);
+    let upload = bucket.create_multipart_upload(key.clone()).execute().await.map_err(infra)?;
+    let mut parts = Vec::new();
+    let mut buf: Vec<u8> = Vec::with_capacity(PART);
+    let mut total: u64 = 0;
+    loop {
+        let next = match select(stream.next(), Box::pin(Delay::from(CHUNK_TIMEOUT))).await {
+            Either::Left((item, _)) => item,
+            Either::Right(_) => {
+                let _ = upload.abort().await;
+                return Err(download_failed(format!("the source stalled for {} s", CHUNK_TIMEOUT.as_secs())));
+            }
+        };
+        let Some(chunk) = next else { break };
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = upload.abort().await;
+                return Err(download_failed(format!("the connection broke after {total} bytes: {e}")));
+            }
+        };
+        total += chunk.len() as u64;
+        if total > limit {
+            let _ = upload.abort().await;
+            return Err(download_failed(format!("the source is larger than the limit of {limit} bytes")));
+        }
+        buf.extend_from_slice(&chunk);
+        while buf.len() >= PART {
+            let rest = buf.split_off(PART);
+            let part = std::mem::replace(&mut buf, rest);
+            parts.push(upload.upload_part(parts.len() as u16 + 1, part).await.map_err(infra)?);
+            let percent = declared.map_or(10, |d| (total * 30 / d.max(1)) as u8);
+            p.set(job, Step::DownloadingVideo, percent, false).await?;
+        }
+    }
+    if declared.is_some_and(|d| d != total) {
+        let _ = upload.abort().await;
+        return Err(download_failed(format!("the source sent {total} bytes but announced {}", declared.unwrap_or(0))));
+    }
+    if total == 0 {
+        let _ = upload.abort().await;
+        return Err(fail(ErrorCode::InvalidVideo, "the input is empty", "the source sent no bytes"));
+    }
+    if !buf.is_empty() || parts.is_empty() {
+        parts.push(upload.upload_part(parts.len() as u16 + 1, buf).await.map_err(infra)?);
+    }
+    upload.complete(parts).await.map_err(infra)?;
+    Ok(total)
+}
+
+/// Output in R2 multipart parts. The first part stays in memory to the end, so the engine's
+/// header fix-ups (`write_at` within it: WAV sizes, FLAC STREAMINFO) can still be applied;
+/// later full parts are handed out for upload as they fill.
+#[derive(Default)]
+pub struct PartSink {
+    first: Vec<u8>,
+    current: Vec<u8>,
+    full: Vec<Vec<u8>>,
+}
+
+impl PartSink {
+    fn take_full_parts(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.full)
+    }
+
+    /// The first part and the unfinished last part, if any.
+    fn into_parts(self) -> (Vec<u8>, Option<Vec<u8>>) {
+        (self.first, Some(self.current).filter(|c| !c.is_empty()))
+    }
+}
+
+impl ByteSink for PartSink {
+    fn write(&mut self, mut data: &[u8]) -> std::io::Result<()> {
+        if self.first.len() < PART {
+            let n = (PART - self.first.len()).min(data.len());
+            self.first.extend_from_slice(&data[..n]);
+            data = &data[n..];
+        }
+        while !data.is_empty() {
+            let n = (PART - self.current.len()).min(data.len());
+            self.current.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if self.current.len() == PART {
+                self.full.push(std::mem::take(&mut self.current));
+            }
+        }
+        Ok(())
+    }
+
+    fn can_write_at(&self) -> bool {
+        true
+    }
+
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        let start = offset as usize;
+        match self.first.get_mut(start..start + data.len()) {
+            Some(slot) => {
+                slot.copy_from_slice(data);
+                Ok(())
+            }
+            None => Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "patch outside the first part")),
+        }
+    }
+}
+
+/// Deletes outputs whose retention ended (the cron trigger).
+pub async fn delete_expired_outputs(env: &Env) -> worker::Result<()> {
+    let store = Store::new(env);
+    let due = store.take_expired(now_ms()).await?;
+    let bucket = env.bucket(MEDIA)?;
+    for id in &due {
+        bucket.delete(output_key(id)).await?;
+    }
+    if !due.is_empty() {
+        worker::console_log!("deleted {} expired outputs", due.len());
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! `POST /v1/extract`, and job submission shared with batches.
+
+use converso_core::ErrorCode;
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+use crate::auth::{self, Caller, Endpoint};
+use crate::config::Config;
+use crate::envelope::{self, ApiError};
+use crate::ids;
+use crate::jobs::{now_iso, Job, JobOptions, Status, Store};
+use crate::request::{self, ExtractRequest};
+use crate::work;
+
+/// Rough seconds from submission to completion for a short video.
+const ESTIMATED_SECONDS: u32 = 30;
+
+pub async fn handle(req: &mut Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
+    let caller = auth::require_key(req, env, Endpoint::Extract).await?;
+    let body = request::json_body(req).await?;
+    let r = request::extract_request(&body, cfg.allow_loopback)?;
+    let jobs = submit(env, cfg, &caller, vec![r], None, None).await?;
+    let job = &jobs[0];
+    let data = json!({
+        "jobId": job.job_id,
+        "status": job.status.as_str(),
+        "estimatedTime": ESTIMATED_SECONDS,
+        "statusUrl": job.path("status"),
+    });
+    Ok(envelope::ok(&data, 202)?)
+}
+
+/// Checks the caller's plan, reserves capacity, stores the jobs and queues their work.
+/// All jobs are admitted or none (`QUEUE_FULL`).
+pub async fn submit(
+    env: &Env,
+    cfg: &Config,
+    caller: &Caller,
+    requests: Vec<ExtractRequest>,
+    batch_id: Option<&str>,
+    batch_webhook: Option<String>,
+) -> Result<Vec<Job>, ApiError> {
+    for r in &requests {
+        if !caller.plan.allows_priority(&r.priority) {
+            return Err(ApiError::new(ErrorCode::Forbidden, "this API key may not use high priority")
+                .details("the free plan allows low and normal priority"));
+        }
+    }
+    let store = Store::new(env);
+    let ids: Vec<String> = requests.iter().map(|_| ids::new_job_id()).collect();
+    let admission = store.admit(&ids, &caller.key_hash, cfg.queue_capacity, cfg.key_capacity).await?;
+    if !admission.admitted {
+        let whose = if admission.scope.as_deref() == Some("key") { "for this API key" } else { "on the service" };
+        return Err(ApiError::new(ErrorCode::QueueFull, format!("too many jobs are waiting {whose}"))
+            .details("retry after the time in Retry-After"));
+    }
+    let created_at = now_iso();
+    let mut jobs = Vec::with_capacity(requests.len());
+    for (r, job_id) in requests.into_iter().zip(ids) {
+        let job = Job {
+            job_id,
+            batch_id: batch_id.map(str::to_string),
+            key_hash: caller.key_hash.clone(),
+            webhook_secret: caller.webhook_secret.clone(),
+            source_url: r.source_url,
+            status: Status::Queued,
+            progress: 0,
+            current_step: None,
+            estimated_time_remaining: Some(ESTIMATED_SECONDS),
+            input_file: None,
+            output_file: None,
+            options: JobOptions {
+                filename: r.filename,
+                webhook: r.webhook.or_else(|| batch_webhook.clone()),
+                priority: r.priority,
+            },
+            output: r.output_json,
+            plan: None,
+            error: None,
+            webhook: None,
+            created_at: created_at.clone(),
+            started_at: None,
+            completed_at: None,
+            expires_at_ms: None,
+            attempts: 0,
+            max_source_bytes: caller.plan.max_source_bytes(),
+        };
+        store.put(&job).await?;
+        work::enqueue_job(env, &job).await?;
+        jobs.push(job);
+    }
+    Ok(jobs)
+}

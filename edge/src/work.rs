@@ -1,0 +1,68 @@
+//! The queue's messages and the consumer loop: job processing and webhook deliveries share
+//! one queue; within a batch, higher-priority jobs go first.
+
+use serde::{Deserialize, Serialize};
+use worker::{Env, MessageBatch, MessageBuilder, MessageExt};
+
+use crate::config::WORK;
+use crate::jobs::Job;
+use crate::{process, webhook};
+
+/// One unit of work.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Work {
+    /// Run a job.
+    #[serde(rename_all = "camelCase")]
+    Process { job_id: String, priority: String },
+    /// Deliver a job's final event (attempt counts from 1).
+    #[serde(rename_all = "camelCase")]
+    Webhook { job_id: String, attempt: u32 },
+}
+
+/// Seconds `low` jobs wait before delivery, so `normal` and `high` jobs sent at the same time
+/// are taken first.
+const LOW_PRIORITY_DELAY_SECONDS: u32 = 2;
+
+pub async fn enqueue_job(env: &Env, job: &Job) -> worker::Result<()> {
+    let delay = if job.options.priority == "low" { LOW_PRIORITY_DELAY_SECONDS } else { 0 };
+    let msg = Work::Process { job_id: job.job_id.clone(), priority: job.options.priority.clone() };
+    env.queue(WORK)?.send(MessageBuilder::new(msg).delay_seconds(delay).build()).await
+}
+
+pub async fn enqueue_webhook(env: &Env, job_id: &str, attempt: u32, delay_seconds: u32) -> worker::Result<()> {
+    let msg = Work::Webhook { job_id: job_id.to_string(), attempt };
+    env.queue(WORK)?.send(MessageBuilder::new(msg).delay_seconds(delay_seconds).build()).await
+}
+
+fn rank(w: &Work) -> u8 {
+    match w {
+        Work::Webhook { .. } => 0,
+        Work::Process { priority, .. } => match priority.as_str() {
+            "high" => 1,
+            "normal" => 2,
+            _ => 3,
+        },
+    }
+}
+
+pub async fn consume(batch: MessageBatch<Work>, env: &Env) -> worker::Result<()> {
+    let mut messages = batch.messages()?;
+    messages.sort_by_key(|m| rank(m.body()));
+    for m in messages {
+        let result = match m.body() {
+            Work::Process { job_id, .. } => process::run(env, job_id).await,
+            Work::Webhook { job_id, attempt } => webhook::deliver(env, job_id, *attempt).await,
+        };
+        match result {
+            Ok(()) => m.ack(),
+            // Infrastructure failures (the job store unreachable, …): let the queue retry; after
+            // its retries the message goes to the dead-letter queue.
+            Err(e) => {
+                worker::console_error!("work {:?} failed, will retry: {e}", m.body());
+                m.retry();
+            }
+        }
+    }
+    Ok(())
+}

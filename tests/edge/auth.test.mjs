@@ -1,0 +1,178 @@
+// Authentication and plans: every keyed route × missing / unknown / revoked key → 401; the free
+// plan's limits → 403; public routes. Then address restrictions on an instance that does NOT
+// allow loopback (ALLOW_LOOPBACK_SOURCES=false, as in production): loopback sources and
+// webhooks in every spelling → 400, and the service never contacts them.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  api, assertError, defaultVars, extractBody, startFixtureServer, startService, startWebhookReceiver,
+  testKeys, waitForJob,
+} from './harness.mjs';
+
+const keys = testKeys();
+let svc;
+let fx;
+let rx;
+
+before(async () => {
+  fx = await startFixtureServer();
+  rx = await startWebhookReceiver();
+  svc = await startService({ name: 'auth', vars: { ...defaultVars(keys), ALLOW_LOOPBACK_SOURCES: 'false' } });
+});
+after(async () => {
+  await svc?.stop();
+  await fx?.close();
+  await rx?.close();
+});
+
+const with_ = (key) => api(svc.base, key);
+// A public name that cannot resolve: jobs are accepted and fail with DOWNLOAD_FAILED.
+const UNREACHABLE = 'http://converso-test.invalid/video.mp4';
+const body = (options) => extractBody(UNREACHABLE, 'aac', { options });
+const JOB = 'job_0123456789abcdef';
+
+const ROUTES = [
+  ['POST', '/v1/extract', () => body()],
+  ['POST', '/v1/batch', () => ({ jobs: [body()] })],
+  ['GET', '/v1/batch/batch_0123456789abcdef'],
+  ['GET', `/v1/status/${JOB}`],
+  ['GET', `/v1/download/${JOB}`],
+  ['POST', `/v1/webhooks/${JOB}/redeliver`],
+  ['POST', '/audio-extract/v1/extract', () => body()],
+  ['GET', `/audio-extract/v1/status/${JOB}`],
+  ['GET', `/audio-extract/v1/download/${JOB}`],
+];
+
+describe('401 UNAUTHORIZED on every keyed route', { concurrency: true }, () => {
+  const CREDENTIALS = [
+    ['no key', () => ({ key: null })],
+    ['empty key', () => ({ key: '' })],
+    ['unknown key', () => ({ key: `${keys.pro}x` })],
+    ['revoked key', () => ({ key: keys.revoked })],
+    ['key as a Bearer token', () => ({ key: null, headers: { authorization: `Bearer ${keys.pro}` } })],
+  ];
+  for (const [method, path, json] of ROUTES) {
+    for (const [who, cred] of CREDENTIALS) {
+      test(`${method} ${path}: ${who}`, async () => {
+        const opts = { ...cred() };
+        if (json) opts.json = json();
+        assertError(await with_(keys.pro).request(method, path, opts), 401, 'UNAUTHORIZED');
+      });
+    }
+  }
+});
+
+describe('403 FORBIDDEN for the free plan', { concurrency: true }, () => {
+  const free = () => with_(keys.free);
+  test('batch', async () => {
+    const e = assertError(await free().post('/v1/batch', { jobs: [body()] }), 403, 'FORBIDDEN');
+    assert.ok((e.details ?? '').length > 0, 'details says which permission is missing');
+  });
+  test('high priority', async () => {
+    const e = assertError(await free().post('/v1/extract', body({ priority: 'high' })), 403, 'FORBIDDEN');
+    assert.ok((e.details ?? '').length > 0, 'details says which permission is missing');
+  });
+  test('webhook redelivery', async () => {
+    assertError(await free().request('POST', `/v1/webhooks/${JOB}/redeliver`), 403, 'FORBIDDEN');
+  });
+  // GET /v1/batch/{id} is part of batches, which the free plan lacks; as no free key can own a
+  // batch, "not found" is an acceptable answer too.
+  test('batch status', async () => {
+    const r = await free().get('/v1/batch/batch_0123456789abcdef');
+    if (r.status === 404) assertError(r, 404, 'JOB_NOT_FOUND');
+    else assertError(r, 403, 'FORBIDDEN');
+  });
+});
+
+describe('what the free plan may do', { concurrency: true }, () => {
+  test('extract with low and normal priority, status, download', async () => {
+    const free = with_(keys.free);
+    for (const priority of [undefined, 'low', 'normal']) {
+      const sub = await free.submit(body(priority ? { priority } : undefined));
+      const s = await free.get(`/v1/status/${sub.jobId}`);
+      assert.equal(s.status, 200, s.text);
+      assert.equal(s.json.data.options.priority, priority ?? 'normal');
+      const d = await free.get(`/v1/download/${sub.jobId}`);
+      assert.ok([202, 409].includes(d.status), `download answers for the job (not 401/403): ${d.status} ${d.text}`);
+    }
+  });
+  test('the pro plan: batch and high priority', async () => {
+    const pro = with_(keys.pro);
+    const b = await pro.post('/v1/batch', { jobs: [body({ priority: 'high' })] });
+    assert.equal(b.status, 202, b.text);
+    const s = await pro.get(`/v1/batch/${b.json.data.batchId}`);
+    assert.equal(s.status, 200, s.text);
+  });
+  test('a job unreachable by DNS fails with DOWNLOAD_FAILED', async () => {
+    const sub = await with_(keys.pro).submit(body());
+    const final = await waitForJob(svc.base, keys.pro, sub.jobId, 60_000);
+    assert.equal(final.status, 'failed');
+    assert.equal(final.error.code, 'DOWNLOAD_FAILED');
+  });
+});
+
+describe('public routes', { concurrency: true }, () => {
+  for (const path of ['/v1/health', '/audio-extract/v1/health']) {
+    test(`GET ${path} without a key, and with a bad one`, async () => {
+      for (const key of [null, 'not-a-key']) {
+        const r = await with_(key).get(path);
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json.success, true);
+        assert.equal(r.json.data.status, 'ok');
+        assert.equal(typeof r.json.data.version, 'string');
+        assert.equal(typeof r.json.data.bindings, 'object');
+      }
+    });
+  }
+  test('GET /v1/openapi.json without a key', async () => {
+    const r = await with_(null).get('/v1/openapi.json');
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /^application\/json/);
+    assert.match(r.json.openapi, /^3\.1\./);
+  });
+});
+
+describe('address restrictions without loopback (ALLOW_LOOPBACK_SOURCES=false)', { concurrency: true }, () => {
+  const pro = () => with_(keys.pro);
+  const file = 'mp4_h264_aac_stereo44k.mp4';
+  const SOURCES = [
+    () => fx.file(file),
+    () => fx.file(file).replace('127.0.0.1', 'localhost'),
+    () => fx.file(file).replace('127.0.0.1', 'LOCALHOST'),
+    () => fx.file(file).replace('127.0.0.1', '127.1'),
+    () => fx.file(file).replace('127.0.0.1', '2130706433'),
+    () => fx.file(file).replace('127.0.0.1', '0x7f000001'),
+    () => fx.file(file).replace('127.0.0.1', '[::1]'),
+    () => fx.file(file).replace('127.0.0.1', '[::ffff:127.0.0.1]'),
+    () => fx.file(file).replace('127.0.0.1', '0.0.0.0'),
+    () => fx.file(file).replace('127.0.0.1', '127.255.255.254'),
+    () => 'http://169.254.169.254/latest/meta-data/',
+    () => 'http://[::ffff:169.254.169.254]/latest/meta-data/',
+    () => 'http://10.0.0.1/video.mp4',
+  ];
+  for (const url of SOURCES) {
+    test(`source ${url()}`, async () => {
+      const before = fx.requests.length;
+      assertError(await pro().post('/v1/extract', extractBody(url(), 'aac')), 400, 'INVALID_SOURCE');
+      assert.equal(fx.requests.length, before, 'the fixture server was not contacted');
+    });
+  }
+  test('batch with a loopback source names the job', async () => {
+    const e = assertError(await pro().post('/v1/batch', { jobs: [body(), extractBody(fx.file(file), 'aac')] }), 400, 'INVALID_SOURCE');
+    assert.match(e.details ?? '', /jobs\[1\]/);
+  });
+  const HOOKS = [
+    () => rx.url('loopback'),
+    () => rx.url('loopback').replace('127.0.0.1', 'localhost'),
+    () => rx.url('loopback').replace('127.0.0.1', '[::1]'),
+    () => rx.url('loopback').replace('127.0.0.1', '2130706433'),
+  ];
+  for (const hook of HOOKS) {
+    test(`webhook ${hook()}`, async () => {
+      assertError(await pro().post('/v1/extract', body({ webhook: hook() })), 400, 'INVALID_WEBHOOK');
+    });
+  }
+  test('batch-level loopback webhook', async () => {
+    assertError(await pro().post('/v1/batch', { jobs: [body()], webhook: rx.url('loopback') }), 400, 'INVALID_WEBHOOK');
+  });
+});

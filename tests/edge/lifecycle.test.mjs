@@ -1,0 +1,256 @@
+// Job lifecycle: submit → poll → download, for every output the engine can produce today, with
+// the output checked by ffprobe/ffmpeg; the status document at each stage (plan, inputFile,
+// outputFile, URLs, timestamps); download headers; output file names; both path prefixes.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import {
+  FIXTURES_DIR, FORMATS, ISO_RE, JOB_ID_RE, api, decodedDuration, defaultVars, extractBody,
+  ffmpegDecodeErrors, ffprobe, manifest, parseContentDisposition, pcmMd5, planKind, runJob,
+  saveOutput, startFixtureServer, startService, testKeys,
+} from './harness.mjs';
+
+const keys = testKeys();
+let svc;
+let fx;
+let c;
+
+before(async () => {
+  fx = await startFixtureServer();
+  svc = await startService({ name: 'lifecycle', vars: defaultVars(keys) });
+  c = api(svc.base, keys.pro);
+});
+after(async () => {
+  await svc?.stop();
+  await fx?.close();
+});
+
+const STEPS = ['downloading_video', 'analyzing_video', 'extracting_audio', 'finalizing'];
+const ORDER = { queued: 0, processing: 1, completed: 2, failed: 2 };
+
+/** Checks the sequence of status documents seen while polling. */
+function checkHistory(history, jobId) {
+  let prev = null;
+  for (const s of history) {
+    assert.equal(s.jobId, jobId);
+    assert.ok(s.status in ORDER, `unknown status ${s.status}`);
+    assert.ok(Number.isInteger(s.progress) && s.progress >= 0 && s.progress <= 100, `progress ${s.progress}`);
+    if (s.status === 'queued') {
+      assert.equal(s.currentStep, null, 'currentStep is null while queued');
+      assert.equal(s.progress, 0, 'progress is 0 while queued');
+      assert.equal(s.inputFile, null, 'inputFile is null while queued');
+    }
+    if (s.status === 'processing') assert.ok(STEPS.includes(s.currentStep), `currentStep ${s.currentStep}`);
+    if (s.status !== 'completed') assert.equal(s.outputFile, null, `outputFile is null while ${s.status}`);
+    if (prev) {
+      assert.ok(ORDER[s.status] >= ORDER[prev.status], `status went back: ${prev.status} → ${s.status}`);
+      if (s.status === prev.status && s.status === 'processing') {
+        assert.ok(s.progress >= prev.progress, `progress went back: ${prev.progress} → ${s.progress}`);
+        assert.ok(STEPS.indexOf(s.currentStep) >= STEPS.indexOf(prev.currentStep), `step went back: ${prev.currentStep} → ${s.currentStep}`);
+      }
+    }
+    prev = s;
+  }
+}
+
+function checkSubmitted(sub) {
+  assert.match(sub.jobId, JOB_ID_RE);
+  assert.equal(sub.status, 'queued');
+  assert.ok(Number.isInteger(sub.estimatedTime) && sub.estimatedTime >= 0, `estimatedTime ${sub.estimatedTime}`);
+  assert.equal(sub.statusUrl, `/audio-extract/v1/status/${sub.jobId}`);
+}
+
+/** Downloads a completed job and checks the headers; returns {buffer, path, disposition}. */
+async function download(jobId, format, prefix = '/v1') {
+  const r = await c.get(`${prefix}/download/${jobId}`);
+  assert.equal(r.status, 200, `download: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+  assert.equal((r.headers.get('content-type') ?? '').split(';')[0].trim(), FORMATS[format].mime);
+  assert.equal(r.headers.get('content-length'), String(r.buffer.length), 'Content-Length equals the body length');
+  const disposition = parseContentDisposition(r.headers.get('content-disposition'));
+  assert.ok(disposition, 'Content-Disposition is present');
+  assert.equal(disposition.type, 'attachment');
+  const path = saveOutput(`lifecycle-${jobId}.${format}`, r.buffer);
+  return { buffer: r.buffer, path, disposition };
+}
+
+/** Name of the file a source URL points at, without extension (the default output name). */
+const stem = (file) => file.replace(/\.[^.]+$/, '');
+
+// Every output that works today: copies into each format, re-encodes to FLAC and WAV.
+const CASES = [
+  { name: 'mp4 AAC → aac (copy)', file: 'mp4_h264_aac_stereo44k.mp4', format: 'aac', mode: 'copy', codec: 'aac', channels: 2, rate: 44100, options: { filename: 'my-audio-file' } },
+  { name: 'webm Opus → opus (copy, Ogg)', file: 'webm_vp9_opus.webm', format: 'opus', mode: 'copy', codec: 'opus', channels: 2, rate: 48000 },
+  { name: 'webm Vorbis → ogg (copy)', file: 'webm_vp8_vorbis.webm', format: 'ogg', mode: 'copy', codec: 'vorbis', channels: 2, rate: 44100 },
+  { name: 'mp4 MP3 → mp3 (copy)', file: 'mp4_h264_mp3.mp4', format: 'mp3', mode: 'copy', codec: 'mp3', channels: 2, rate: 44100 },
+  { name: 'mkv FLAC → flac (copy, same samples)', file: 'mkv_h264_flac.mkv', format: 'flac', mode: 'copy', codec: 'flac', channels: 2, rate: 44100, samePcm: true },
+  { name: 'mkv PCM → wav (copy, same samples)', file: 'mkv_h264_pcm_s16le.mkv', format: 'wav', mode: 'copy', codec: 'pcm_s16le', channels: 2, rate: 44100, samePcm: true },
+  { name: 'mov PCM → flac (re-encode, same samples)', file: 'mov_h264_pcm_s16le.mov', format: 'flac', mode: 'transcode', codec: 'flac', channels: 2, rate: 44100, samePcm: true },
+  { name: 'mp4 AAC mono 48 kHz → flac (re-encode)', file: 'mp4_h264_aac_mono48k.mp4', format: 'flac', mode: 'transcode', codec: 'flac', channels: 1, rate: 48000 },
+  { name: 'webm Opus → wav (re-encode)', file: 'webm_vp9_opus.webm', format: 'wav', mode: 'transcode', codec: 'pcm_s16le', channels: 2, rate: 48000 },
+  { name: 'webm Vorbis → flac (re-encode)', file: 'webm_vp9_vorbis.webm', format: 'flac', mode: 'transcode', codec: 'flac', channels: 2, rate: 44100 },
+  { name: 'mp4 MP3 → wav (re-encode, quality high, low priority)', file: 'mp4_h264_mp3.mp4', format: 'wav', mode: 'transcode', codec: 'pcm_s16le', channels: 2, rate: 44100, output: { quality: 'high' }, options: { priority: 'low' } },
+  { name: '10-minute mp4 → aac (copy, 15 MB source)', file: 'long_mp4_h264_aac_stereo44k_10min.mp4', format: 'aac', mode: 'copy', codec: 'aac', channels: 2, rate: 44100 },
+  { name: 'source without Content-Length (chunked) → mp3 (copy)', file: 'mp4_h264_mp3.mp4', route: 'chunked', format: 'mp3', mode: 'copy', codec: 'mp3', channels: 2, rate: 44100 },
+  { name: 'source after 2 redirects → aac (copy)', file: 'mov_h264_aac.mov', route: 'redirect/2', format: 'aac', mode: 'copy', codec: 'aac', channels: 2, rate: 44100 },
+];
+
+describe('every working output, end to end', { concurrency: true }, () => {
+  for (const k of CASES) {
+    test(k.name, async () => {
+      const fixture = manifest().get(k.file);
+      const url = k.route ? fx.url(`/${k.route}/${k.file}`) : fx.file(k.file);
+      const body = extractBody(url, k.format, { output: k.output ?? {}, options: k.options });
+      const { submitted, final, history } = await runJob(svc.base, keys.pro, body);
+      checkSubmitted(submitted);
+      checkHistory(history, submitted.jobId);
+      const id = submitted.jobId;
+
+      assert.equal(final.status, 'completed', `job failed: ${JSON.stringify(final.error)}`);
+      assert.equal(final.progress, 100);
+      assert.equal(final.currentStep, 'finalizing');
+      assert.equal(final.error ?? null, null);
+
+      // plan: copy or transcode, and why
+      assert.equal(planKind(final.plan), k.mode, `plan ${JSON.stringify(final.plan)}`);
+      if (k.mode === 'transcode') {
+        assert.ok(typeof final.plan === 'string' ? final.plan.length > 'transcode'.length : 'reason' in final.plan,
+          `a transcode plan says why: ${JSON.stringify(final.plan)}`);
+      }
+
+      // what was asked, echoed
+      assert.equal(final.output.format, k.format);
+      assert.equal(final.output.quality, k.output?.quality ?? 'medium');
+      assert.equal(final.options.priority, k.options?.priority ?? 'normal');
+
+      // input
+      assert.ok(final.inputFile, 'inputFile once fetched');
+      assert.equal(final.inputFile.name, k.file);
+      assert.equal(final.inputFile.size, fixture.size_bytes);
+      assert.ok(Math.abs(final.inputFile.duration - fixture.duration_s) < 0.1, `inputFile.duration ${final.inputFile.duration}`);
+      assert.equal(typeof final.inputFile.format, 'string');
+      if (k.file.endsWith('.mp4')) assert.equal(final.inputFile.format, 'mp4');
+
+      // output file and URLs
+      const name = `${k.options?.filename ?? stem(k.file)}.${k.format}`;
+      const of = final.outputFile;
+      assert.ok(of, 'outputFile when completed');
+      assert.equal(of.filename, name);
+      assert.equal(of.format, k.format);
+      assert.match(of.url, new RegExp(`/v1/download/${id}$`), 'outputFile.url is the download route');
+      assert.ok(Math.abs(of.duration - fixture.duration_s) < 0.15, `outputFile.duration ${of.duration}`);
+      if (k.format === 'flac' || k.format === 'wav') assert.equal(of.bitrate, null, 'bitrate is null for lossless formats');
+      else assert.match(of.bitrate, /^\d+k$/);
+      assert.equal(final.downloadUrl, `/audio-extract/v1/download/${id}`);
+      assert.match(final.createdAt, ISO_RE);
+      assert.match(final.completedAt, ISO_RE);
+      assert.match(final.expiresAt, ISO_RE);
+      assert.ok(Date.parse(final.createdAt) <= Date.parse(final.completedAt));
+      const ttl = (Date.parse(final.expiresAt) - Date.parse(final.completedAt)) / 1000;
+      assert.ok(Math.abs(ttl - 86400) <= 2, `expiresAt is 24 h after completedAt (got ${ttl} s)`);
+
+      // the bytes
+      const dl = await download(id, k.format);
+      assert.equal(dl.buffer.length, of.size, 'outputFile.size is the downloaded size');
+      assert.equal(dl.disposition.filename, name);
+      const probe = ffprobe(dl.path);
+      const audio = probe.streams.filter((s) => s.codec_type === 'audio');
+      assert.equal(audio.length, 1, `one audio stream: ${JSON.stringify(probe.streams)}`);
+      assert.equal(probe.streams.length, 1, 'no video stream');
+      assert.equal(audio[0].codec_name, k.codec);
+      assert.equal(audio[0].channels, k.channels);
+      assert.equal(audio[0].sample_rate, k.rate);
+      assert.ok(probe.formatName.split(',').includes(FORMATS[k.format].container), `container ${probe.formatName}`);
+      assert.equal(ffmpegDecodeErrors(dl.path), '', 'decodes without errors');
+      const seconds = decodedDuration(dl.path);
+      assert.ok(Math.abs(seconds - fixture.duration_s) < 0.1, `decoded ${seconds} s, source ${fixture.duration_s} s`);
+      if (k.samePcm) assert.equal(pcmMd5(dl.path), pcmMd5(join(FIXTURES_DIR, k.file)), 'same decoded samples as the source');
+    });
+  }
+});
+
+describe('status, URLs and prefixes', { concurrency: true }, () => {
+  test('a new job is queued (or already processing) and statusUrl works', async () => {
+    const sub = await c.submit(extractBody(fx.file('mp4_h264_aac_stereo44k.mp4'), 'aac'));
+    checkSubmitted(sub);
+    const r = await c.get(sub.statusUrl);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.success, true);
+    assert.equal(r.json.data.jobId, sub.jobId);
+    checkHistory([r.json.data], sub.jobId);
+    assert.ok(['queued', 'processing', 'completed'].includes(r.json.data.status));
+    assert.deepEqual(r.json.data.output, { format: 'aac', quality: 'medium' }, 'output echoed with the default quality');
+  });
+
+  test('every route under /audio-extract/v1 too, with the same result', async () => {
+    const file = 'mp4_faststart_h264_aac.mp4';
+    const { submitted, final } = await runJob(svc.base, keys.pro, extractBody(fx.file(file), 'aac'), { path: '/audio-extract/v1/extract' });
+    checkSubmitted(submitted);
+    assert.equal(final.status, 'completed', JSON.stringify(final.error));
+    const a = await c.get(`/audio-extract/v1/status/${submitted.jobId}`);
+    const b = await c.get(`/v1/status/${submitted.jobId}`);
+    assert.equal(a.status, 200);
+    assert.deepEqual(a.json, b.json);
+    const d1 = await download(submitted.jobId, 'aac', '/audio-extract/v1');
+    const d2 = await download(submitted.jobId, 'aac', '/v1');
+    assert.ok(d1.buffer.equals(d2.buffer));
+    const h = await c.get('/audio-extract/v1/health', { key: null });
+    assert.equal(h.status, 200);
+  });
+
+  test('downloadUrl and outputFile.url can be fetched as given', async () => {
+    const { final } = await runJob(svc.base, keys.pro, extractBody(fx.file('mp4_h264_aac_stereo44k.mp4'), 'aac'));
+    const a = await c.get(final.downloadUrl);
+    assert.equal(a.status, 200);
+    const u = new URL(final.outputFile.url, svc.base);
+    const b = await c.get(u.pathname);
+    assert.equal(b.status, 200);
+    assert.ok(a.buffer.equals(b.buffer));
+  });
+
+  test('the status document of a completed job stays the same', async () => {
+    const { submitted } = await runJob(svc.base, keys.pro, extractBody(fx.file('mp4_h264_aac_stereo44k.mp4'), 'aac'));
+    const a = await c.get(`/v1/status/${submitted.jobId}`);
+    await c.get(`/v1/download/${submitted.jobId}`);
+    const b = await c.get(`/v1/status/${submitted.jobId}`);
+    assert.deepEqual(a.json, b.json);
+  });
+
+  test('bitrate "192000" and "192k" are accepted; a copy reports the source bitrate', async () => {
+    for (const bitrate of ['192k', '192000']) {
+      const r = await c.post('/v1/extract', extractBody(fx.file('mp4_h264_aac_stereo44k.mp4'), 'flac', { output: { bitrate } }));
+      assert.equal(r.status, 202, `bitrate ${bitrate}: ${r.text}`);
+    }
+  });
+});
+
+describe('output file names', { concurrency: true }, () => {
+  const FILE = 'mp4_h264_aac_stereo44k.mp4';
+  const NAMES = [
+    { name: 'default: the source file name', url: () => fx.file(FILE), expect: () => 'mp4_h264_aac_stereo44k.aac' },
+    { name: 'default ignores the query string', url: () => `${fx.file(FILE)}?sig=abc.def&x=1`, expect: () => 'mp4_h264_aac_stereo44k.aac' },
+    { name: 'default without a file name in the URL: the job id', url: () => fx.url(`/nameless/?f=${FILE}`), expect: (id) => `${id}.aac` },
+    { name: 'path separators, quotes and control characters removed', filename: 'a/b\\c"d\u0001e', url: () => fx.file(FILE), expect: () => 'abcde.aac' },
+    { name: 'at most 100 characters', filename: 'x'.repeat(150), url: () => fx.file(FILE), expect: () => `${'x'.repeat(100)}.aac` },
+    { name: 'non-ASCII name: filename*=UTF-8', filename: 'café ünïcode', url: () => fx.file(FILE), expect: () => 'café ünïcode.aac', utf8: true },
+  ];
+  for (const n of NAMES) {
+    test(n.name, async () => {
+      const options = n.filename === undefined ? undefined : { filename: n.filename };
+      const { submitted, final } = await runJob(svc.base, keys.pro, extractBody(n.url(), 'aac', { options }));
+      assert.equal(final.status, 'completed', JSON.stringify(final.error));
+      const want = n.expect(submitted.jobId);
+      assert.equal(final.outputFile.filename, want);
+      const r = await c.get(`/v1/download/${submitted.jobId}`);
+      assert.equal(r.status, 200);
+      const raw = r.headers.get('content-disposition');
+      const cd = parseContentDisposition(raw);
+      assert.equal(cd.type, 'attachment');
+      if (n.utf8) {
+        assert.equal(cd.filenameStar, want, `filename*= in ${raw}`);
+        assert.match(cd.filename ?? '', /^[\x20-\x7e]*$/, `the plain filename= is ASCII: ${raw}`);
+      } else {
+        assert.equal(cd.filename, want, raw);
+      }
+    });
+  }
+});
