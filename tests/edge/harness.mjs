@@ -480,6 +480,7 @@ export async function startService({ name = 'edge', vars = {}, testScheduled = f
     for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
     writeSync(logFd, `$ (cd ${EDGE_DIR} && npx ${args.join(' ')})\n`);
     const child = spawn('npx', args, { cwd: EDGE_DIR, env, stdio: ['ignore', logFd, logFd], detached: true });
+    writeSync(logFd, `[harness] wrangler pid ${child.pid} (process group ${child.pid})\n`);
     closeSync(logFd);
     logFd = undefined;
     const svc = { pid: child.pid, persistDir };

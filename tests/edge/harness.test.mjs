@@ -195,3 +195,20 @@ test('Content-Disposition parsing', () => {
   assert.deepEqual(parseContentDisposition(`attachment; filename="caf_.flac"; filename*=UTF-8''caf%C3%A9.flac`),
     { type: 'attachment', filename: 'caf_.flac', filenameStar: 'café.flac' });
 });
+
+test('undeclared properties', async () => {
+  const { undeclaredProperties } = await import('./schema.mjs');
+  const root = { components: { schemas: { F: { type: 'object', properties: { a: { type: 'integer' } } } } } };
+  const s = {
+    type: 'object',
+    properties: {
+      f: { $ref: '#/components/schemas/F' },
+      list: { type: 'array', items: { type: 'object', properties: { x: {} } } },
+      map: { type: 'object', additionalProperties: { type: 'boolean' } },
+      u: { oneOf: [{ type: 'null' }, { type: 'object', properties: { k: {} } }] },
+    },
+  };
+  assert.deepEqual(undeclaredProperties(s, { f: { a: 1 }, list: [{ x: 1 }], map: { A: true }, u: { k: 1 } }, root), []);
+  assert.deepEqual(undeclaredProperties(s, { f: { a: 1, b: 2 }, list: [{ x: 1, y: 2 }], z: 0, u: { q: 1 } }, root),
+    ['$.f.b', '$.list[0].y', '$.z', '$.u.q']);
+});

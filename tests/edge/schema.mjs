@@ -116,3 +116,44 @@ export function validate(schema, value, root = schema, path = '$', depth = 0) {
   }
   return errors;
 }
+
+/**
+ * Object properties in `value` that `schema` does not declare (by `properties`, or an explicit
+ * `additionalProperties` schema/true), as paths: a response validates trivially against `{}`,
+ * so this checks the description actually documents what is returned. allOf members are merged;
+ * for anyOf/oneOf the first branch that validates is followed.
+ */
+export function undeclaredProperties(schema, value, root = schema, path = '$', depth = 0) {
+  if (depth > 64 || schema === true || schema === undefined || schema === false) return [];
+  if (schema.$ref) schema = { ...resolveRef(root, schema.$ref), ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$ref')) };
+  const branches = [schema, ...(schema.allOf ?? [])].map((s) => (s.$ref ? resolveRef(root, s.$ref) : s));
+  for (const key of ['anyOf', 'oneOf']) {
+    for (const b of [...branches]) {
+      if (!b[key]) continue;
+      const match = b[key].find((sub) => validate(sub, value, root).length === 0);
+      if (match) branches.push(match.$ref ? resolveRef(root, match.$ref) : match);
+    }
+  }
+  const out = [];
+  if (Array.isArray(value)) {
+    const items = branches.find((b) => b.items && !Array.isArray(b.items))?.items;
+    value.forEach((v, i) => out.push(...(items ? undeclaredProperties(items, v, root, `${path}[${i}]`, depth + 1) : [])));
+    return out;
+  }
+  if (value === null || typeof value !== 'object') return out;
+  for (const [k, v] of Object.entries(value)) {
+    const declaring = branches.find((b) => b.properties && k in b.properties);
+    if (declaring) {
+      out.push(...undeclaredProperties(declaring.properties[k], v, root, `${path}.${k}`, depth + 1));
+      continue;
+    }
+    const extra = branches.find((b) => b.additionalProperties !== undefined && b.additionalProperties !== false);
+    if (extra) {
+      if (typeof extra.additionalProperties === 'object') out.push(...undeclaredProperties(extra.additionalProperties, v, root, `${path}.${k}`, depth + 1));
+      continue;
+    }
+    if (branches.some((b) => b.allOf || b.anyOf || b.oneOf) && branches.every((b) => !b.properties)) continue;
+    out.push(`${path}.${k}`);
+  }
+  return out;
+}
