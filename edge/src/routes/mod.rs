@@ -74,7 +74,7 @@ fn not_found(path: &str) -> ApiError {
 }
 
 /// A well-formed job id, else `INVALID_JOB_ID`.
-fn job_id<'a>(id: &'a str) -> Result<&'a str, ApiError> {
+fn job_id(id: &str) -> Result<&str, ApiError> {
     if ids::is_job_id(id) {
         Ok(id)
     } else {
