@@ -140,10 +140,31 @@ impl ExtractOptions {
         ExtractOptions { format, quality: None, bitrate: None, normalize: false, preserve_metadata: false, track: None }
     }
 
-    /// Parses the API's `output` object from JSON.
+    /// Parses the API's `output` object from JSON. Errors name the field and its allowed values.
     pub fn from_json(json: &str) -> Result<Self> {
-        let opts: ExtractOptions = serde_json::from_str(json)
-            .map_err(|e| Error::invalid_output("output is not a valid output object").with_details(e.to_string()))?;
+        let bad = |e: String| Error::invalid_output("output is not a valid output object").with_details(e);
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+        // The fields people get wrong, checked one by one for a message that names them.
+        match value.get("format") {
+            None | Some(serde_json::Value::Null) => {
+                return Err(Error::invalid_output("output.format is required")
+                    .with_details("allowed: mp3, aac, flac, wav, ogg, opus"));
+            }
+            Some(serde_json::Value::String(f)) => {
+                OutputFormat::parse(f)?;
+            }
+            Some(_) => return Err(Error::invalid_output("output.format must be a string")),
+        }
+        if let Some(q) = value.get("quality").filter(|q| !q.is_null()) {
+            Quality::parse(q.as_str().unwrap_or_default())?;
+        }
+        if let Some(b) = value.get("bitrate").filter(|b| !b.is_null()) {
+            let text = b.as_str().ok_or_else(|| {
+                Error::invalid_output("output.bitrate must be a string").with_details("like \"192k\" or \"192000\"")
+            })?;
+            parse_bitrate(text)?;
+        }
+        let opts: ExtractOptions = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
         opts.validate()?;
         Ok(opts)
     }
@@ -206,7 +227,11 @@ mod tests {
         let e = ExtractOptions::from_json(r#"{"format":"mp3","quality":"ultra"}"#).unwrap_err();
         assert!(e.details.unwrap().contains("extreme"));
         let e = ExtractOptions::from_json(r#"{"quality":"low"}"#).unwrap_err();
-        assert!(e.details.unwrap().contains("format"));
+        assert!(e.message.contains("output.format"));
+        let e = ExtractOptions::from_json(r#"{"format":"wma"}"#).unwrap_err();
+        assert!(e.message.contains("output.format \"wma\""));
+        let e = ExtractOptions::from_json(r#"{"format":"mp3","normalize":"yes"}"#).unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::InvalidOutput);
         let e = ExtractOptions::from_json(r#"{"format":"mp3","bitrate":"fast"}"#).unwrap_err();
         assert!(e.message.contains("bitrate"));
     }
