@@ -85,7 +85,7 @@ function closeServer(server) {
  * Static server for target/fixtures plus routes for fault injection:
  *   /f/NAME                    the file, with Content-Length and single-range support
  *   /chunked/NAME              the file, chunked (no Content-Length)
- *   /nameless/?f=NAME          the file, from a URL whose path has no file name
+ *   /?f=NAME                   the file, from a URL whose path has no file name
  *   /slow/MS/NAME              the file after MS milliseconds
  *   /hold/TAG/NAME             the file once release(TAG) is called
  *   /drop/NAME                 full Content-Length, half the bytes, then the connection is cut
@@ -154,7 +154,7 @@ export async function startFixtureServer() {
       switch (parts[0]) {
         case 'f': return serveFile(req, res, parts[1]);
         case 'chunked': return serveFile(req, res, parts[1], { chunked: true });
-        case 'nameless': return serveFile(req, res, url.searchParams.get('f'));
+        case undefined: return serveFile(req, res, url.searchParams.get('f'));
         case 'drop': return serveFile(req, res, parts[1], { drop: true });
         case 'slow':
           await sleep(Number(parts[1]));
