@@ -100,6 +100,15 @@ impl Plan {
 /// `INVALID_OUTPUT` when an option is invalid or the output cannot be produced.
 pub fn plan(info: &MediaInfo, options: &ExtractOptions) -> Result<Plan> {
     options.validate()?;
+    // Refused rather than silently ignored until they are built.
+    if options.normalize {
+        return Err(Error::invalid_output("output.normalize is not available in this version")
+            .with_details("loudness normalisation is planned; extract without it for now"));
+    }
+    if options.preserve_metadata {
+        return Err(Error::invalid_output("output.preserveMetadata is not available in this version")
+            .with_details("copying tags into the output is planned; extract without it for now"));
+    }
     let track = select_track(info, options.track)?;
     let codec = codec_of(track);
     let format = options.format;
@@ -200,10 +209,6 @@ pub(crate) fn decodable(track: &TrackInfo, codec: AudioCodec) -> bool {
 
 /// An undecodable source is reported first: it fails whatever the output.
 fn check_transcode(track: &TrackInfo, codec: AudioCodec, format: OutputFormat, reason: &TranscodeReason) -> Result<()> {
-    if *reason == TranscodeReason::Normalize {
-        return Err(Error::invalid_output("output.normalize is not available in this version")
-            .with_details("loudness normalisation is planned; extract without it for now"));
-    }
     if !decodable(track, codec) {
         let what = match (codec, track.profile.as_deref()) {
             (AudioCodec::Aac, Some(p)) => format!("AAC ({p} profile, {} channels)", track.channels.unwrap_or(0)),

@@ -135,6 +135,12 @@ fn options_errors_name_the_field() {
     o.bitrate = None;
     o.normalize = true;
     assert!(plan(&info, &o).unwrap_err().message.contains("output.normalize"));
+    // Not silently dropped on a re-encode either.
+    o.format = OutputFormat::Wav;
+    assert!(plan(&info, &o).unwrap_err().message.contains("output.normalize"));
+    o.normalize = false;
+    o.preserve_metadata = true;
+    assert!(plan(&info, &o).unwrap_err().message.contains("output.preserveMetadata"));
 }
 
 /// Runs an extraction of `bytes` on another thread and waits at most `limit`: a panic or a hang

@@ -8,7 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
-  closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync,
+  closeSync, cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync,
   readdirSync, rmSync, statSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { createServer } from 'node:http';
@@ -22,7 +22,6 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 export const EDGE_DIR = join(REPO_ROOT, 'edge');
 export const FIXTURES_DIR = join(REPO_ROOT, 'target', 'fixtures');
 export const OUT_DIR = join(REPO_ROOT, 'target', 'test-out', 'edge');
-const LOCK_DIR = join(OUT_DIR, '.service.lock');
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const POLL_MS = 250;
@@ -382,43 +381,144 @@ function serviceEnv() {
   return env;
 }
 
-// One Worker build directory is shared by every wrangler dev started in edge/, and each start
-// runs the build again, which would make a running instance reload. So instances never
-// overlap: a lock directory (one per machine, released when the last instance of this process
-// stops or the process exits) serialises them across test files.
-let lockDepth = 0;
-async function acquireLock() {
-  if (lockDepth++ > 0) return;
+// Every `wrangler dev` started from edge/wrangler.toml runs the [build] step again (about a
+// minute: worker-build, wasm-bindgen, wasm-opt) and rewrites edge/build/, which makes any other
+// running instance reload. So the harness builds once per change of the sources, copies the
+// result to target/test-out/edge/worker-<fingerprint>/, and starts each instance from a copy of
+// edge/wrangler.toml there without the [build] section (relative paths made absolute). Instances
+// then start in seconds and never disturb each other. A lock directory serialises the builds.
+const BUILD_LOCK = join(OUT_DIR, '.build.lock');
+const BUILD_INPUTS = ['edge/src', 'edge/Cargo.toml', 'edge/Cargo.lock', 'edge/build.sh', 'edge/wrangler.toml',
+  'edge/rust-toolchain.toml', 'core/src', 'core/Cargo.toml', 'Cargo.lock'];
+
+async function withLock(dir, fn) {
   mkdirSync(OUT_DIR, { recursive: true });
   for (;;) {
     try {
-      mkdirSync(LOCK_DIR);
-      writeFileSync(join(LOCK_DIR, 'pid'), String(process.pid));
-      return;
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'pid'), String(process.pid));
+      break;
     } catch (e) {
       if (e.code !== 'EEXIST') throw e;
       let owner = NaN;
-      try { owner = Number(readFileSync(join(LOCK_DIR, 'pid'), 'utf8')); } catch { /* being written */ }
-      if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) {
-        rmSync(LOCK_DIR, { recursive: true, force: true });
-        continue;
-      }
-      await sleep(500);
+      try { owner = Number(readFileSync(join(dir, 'pid'), 'utf8')); } catch { /* being written */ }
+      if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) rmSync(dir, { recursive: true, force: true });
+      else await sleep(500);
     }
   }
-}
-function releaseLock() {
-  if (lockDepth === 0) return;
-  if (--lockDepth > 0) return;
-  dropLock();
-}
-function dropLock() {
+  heldLocks.add(dir);
   try {
-    if (Number(readFileSync(join(LOCK_DIR, 'pid'), 'utf8')) === process.pid) rmSync(LOCK_DIR, { recursive: true, force: true });
-  } catch { /* not ours or gone */ }
+    return await fn();
+  } finally {
+    heldLocks.delete(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
+const heldLocks = new Set();
 function pidAlive(pid) {
   try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; }
+}
+
+/** Fingerprint of what the Worker is built from (paths, sizes, modification times). */
+function buildFingerprint() {
+  const h = createHash('sha256');
+  for (const input of BUILD_INPUTS) {
+    const p = join(REPO_ROOT, input);
+    const files = existsSync(p) && statSync(p).isDirectory() ? filesUnder(p).sort() : [p];
+    for (const f of files) {
+      try {
+        const st = statSync(f);
+        h.update(`${f}\0${st.size}\0${st.mtimeMs}\n`);
+      } catch { h.update(`${f}\0missing\n`); }
+    }
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Splits a TOML document into [header, lines] sections (header null for the top). */
+function tomlSections(text) {
+  const sections = [[null, []]];
+  for (const line of text.split('\n')) {
+    const m = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/.exec(line);
+    if (m) sections.push([m[1], [line]]);
+    else sections[sections.length - 1][1].push(line);
+  }
+  return sections;
+}
+
+/** edge/wrangler.toml without [build], main pointing at the copied build, paths absolute. */
+function derivedConfig(workerDir) {
+  const text = readFileSync(join(EDGE_DIR, 'wrangler.toml'), 'utf8');
+  const out = [];
+  for (const [header, lines] of tomlSections(text)) {
+    if (header === 'build' || header?.startsWith('build.')) continue;
+    for (const line of lines) {
+      const m = /^(\s*)(main|directory)(\s*=\s*)"([^"]*)"(.*)$/.exec(line);
+      if (!m) { out.push(line); continue; }
+      let target = resolve(EDGE_DIR, m[4]);
+      const rel = target.startsWith(join(EDGE_DIR, 'build') + '/') ? target.slice(EDGE_DIR.length + 1) : null;
+      if (m[2] === 'main' && rel) target = join(workerDir, rel);
+      out.push(`${m[1]}${m[2]}${m[3]}${JSON.stringify(target)}${m[5]}`);
+    }
+  }
+  return out.join('\n');
+}
+
+/** The [build] command of edge/wrangler.toml, if any. */
+function buildCommand() {
+  const text = readFileSync(join(EDGE_DIR, 'wrangler.toml'), 'utf8');
+  const build = tomlSections(text).find(([h]) => h === 'build');
+  for (const line of build?.[1] ?? []) {
+    const m = /^\s*command\s*=\s*"((?:[^"\\]|\\.)*)"/.exec(line) ?? /^\s*command\s*=\s*'([^']*)'/.exec(line);
+    if (m) return m[1].replace(/\\"/g, '"');
+  }
+  return null;
+}
+
+/**
+ * Builds the Worker if its sources changed since the last build and returns the directory with
+ * the copied build and the derived wrangler.toml.
+ */
+export async function prepareWorker() {
+  if (!existsSync(join(EDGE_DIR, 'wrangler.toml'))) {
+    throw new Error(`no Worker to test: ${EDGE_DIR}/wrangler.toml does not exist`);
+  }
+  return withLock(BUILD_LOCK, async () => {
+    const env = serviceEnv();
+    const logPath = join(OUT_DIR, 'build.log');
+    if (!existsSync(join(EDGE_DIR, 'node_modules'))) {
+      const fd = openSync(logPath, 'a');
+      writeSync(fd, `$ npm ci (in ${EDGE_DIR})\n`);
+      const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: EDGE_DIR, env, stdio: ['ignore', fd, fd] });
+      closeSync(fd);
+      if (r.status !== 0) throw new Error(`npm ci in edge/ failed; see ${logPath}`);
+    }
+    const fp = buildFingerprint();
+    const workerDir = join(OUT_DIR, `worker-${fp}`);
+    if (existsSync(join(workerDir, 'wrangler.toml'))) return workerDir;
+    const cmd = buildCommand();
+    if (cmd) {
+      const fd = openSync(logPath, 'w');
+      writeSync(fd, `$ (cd ${EDGE_DIR} && ${cmd})\n`);
+      const r = spawnSync('sh', ['-c', cmd], { cwd: EDGE_DIR, env, stdio: ['ignore', fd, fd] });
+      closeSync(fd);
+      if (r.status !== 0) {
+        throw new Error(`building the Worker failed (${cmd}):\n${tail(readFileSync(logPath, 'utf8'), 40)}`);
+      }
+    }
+    // A fresh fingerprint: the build itself may touch inputs (Cargo.lock).
+    const dir = join(OUT_DIR, `worker-${buildFingerprint()}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    if (existsSync(join(EDGE_DIR, 'build'))) cpSync(join(EDGE_DIR, 'build'), join(dir, 'build'), { recursive: true });
+    writeFileSync(join(dir, 'wrangler.toml'), derivedConfig(dir));
+    // Builds of earlier sources that nobody used for a day.
+    for (const e of readdirSync(OUT_DIR)) {
+      const p = join(OUT_DIR, e);
+      if (e.startsWith('worker-') && p !== dir && Date.now() - statSync(p).mtimeMs > 86_400_000) rmSync(p, { recursive: true, force: true });
+    }
+    return dir;
+  });
 }
 
 const live = new Set();
@@ -430,8 +530,7 @@ process.on('exit', () => {
     killGroup(s.pid, 'SIGKILL');
     if (!process.env.CONVERSO_EDGE_KEEP_STATE) rmSync(s.persistDir, { recursive: true, force: true });
   }
-  lockDepth = 0;
-  dropLock();
+  for (const dir of heldLocks) rmSync(dir, { recursive: true, force: true });
 });
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => process.exit(130));
@@ -448,96 +547,78 @@ export function configuredCrons() {
 }
 
 /**
- * Starts the Worker with `wrangler dev` in edge/ on a free port, with a fresh --persist-to
- * directory and `--var NAME:VALUE` for each var; waits until GET /v1/health answers.
- * Logs go to target/test-out/edge/NAME.log. Returns {base, stop(), logPath, persistDir, log()}.
+ * Starts the Worker with `wrangler dev` (the build from prepareWorker) on a free port, with a
+ * fresh --persist-to directory and `--var NAME:VALUE` for each var; waits until GET /v1/health
+ * answers. Logs go to target/test-out/edge/NAME.log.
+ * Returns {base, stop(), logPath, persistDir, log(), fireScheduled()}.
  */
 export async function startService({ name = 'edge', vars = {}, testScheduled = false } = {}) {
-  if (!existsSync(join(EDGE_DIR, 'wrangler.toml')) && !existsSync(join(EDGE_DIR, 'wrangler.jsonc')) && !existsSync(join(EDGE_DIR, 'wrangler.json'))) {
-    throw new Error(`no Worker to test: ${EDGE_DIR}/wrangler.toml does not exist`);
-  }
-  await acquireLock();
-  let logFd;
-  let stopFn;
-  try {
-    mkdirSync(OUT_DIR, { recursive: true });
-    const logPath = join(OUT_DIR, `${name}.log`);
-    logFd = openSync(logPath, 'w');
-    const env = serviceEnv();
-    if (!existsSync(join(EDGE_DIR, 'node_modules'))) {
-      writeSync(logFd, `$ npm ci (in ${EDGE_DIR})\n`);
-      const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: EDGE_DIR, env, stdio: ['ignore', logFd, logFd] });
-      if (r.status !== 0) throw new Error(`npm ci in edge/ failed; see ${logPath}`);
+  const workerDir = await prepareWorker();
+  mkdirSync(OUT_DIR, { recursive: true });
+  const logPath = join(OUT_DIR, `${name}.log`);
+  const logFd = openSync(logPath, 'w');
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const persistDir = mkdtempSync(join(tmpdir(), `converso-edge-${name}-`));
+  const args = [
+    'wrangler', 'dev', '--config', join(workerDir, 'wrangler.toml'), '--ip', '127.0.0.1', '--port', String(port),
+    '--inspector-port', String(inspectorPort), '--persist-to', persistDir, '--show-interactive-dev-session=false',
+  ];
+  if (testScheduled) args.push('--test-scheduled');
+  for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+  writeSync(logFd, `$ (cd ${EDGE_DIR} && npx ${args.join(' ')})\n`);
+  const child = spawn('npx', args, { cwd: EDGE_DIR, env: serviceEnv(), stdio: ['ignore', logFd, logFd], detached: true });
+  writeSync(logFd, `[harness] wrangler pid ${child.pid} (process group ${child.pid})\n`);
+  closeSync(logFd);
+  const svc = { pid: child.pid, persistDir };
+  live.add(svc);
+  let exited = null;
+  const exitPromise = new Promise((r) => child.on('exit', (code, signal) => { exited = { code, signal }; r(); }));
+  const base = `http://127.0.0.1:${port}`;
+  const log = () => readFileSync(logPath, 'utf8');
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (!exited) {
+      killGroup(child.pid, 'SIGTERM');
+      await Promise.race([exitPromise, sleep(5000)]);
     }
-    const port = await freePort();
-    const inspectorPort = await freePort();
-    const persistDir = mkdtempSync(join(tmpdir(), `converso-edge-${name}-`));
-    const args = [
-      'wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
-      '--persist-to', persistDir, '--show-interactive-dev-session=false',
-    ];
-    if (testScheduled) args.push('--test-scheduled');
-    for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
-    writeSync(logFd, `$ (cd ${EDGE_DIR} && npx ${args.join(' ')})\n`);
-    const child = spawn('npx', args, { cwd: EDGE_DIR, env, stdio: ['ignore', logFd, logFd], detached: true });
-    writeSync(logFd, `[harness] wrangler pid ${child.pid} (process group ${child.pid})\n`);
-    closeSync(logFd);
-    logFd = undefined;
-    const svc = { pid: child.pid, persistDir };
-    live.add(svc);
-    let exited = null;
-    const exitPromise = new Promise((r) => child.on('exit', (code, signal) => { exited = { code, signal }; r(); }));
-    const base = `http://127.0.0.1:${port}`;
-    const log = () => readFileSync(logPath, 'utf8');
-    let stopped = false;
-    const stop = stopFn = async () => {
-      if (stopped) return;
-      stopped = true;
-      if (!exited) {
-        killGroup(child.pid, 'SIGTERM');
-        await Promise.race([exitPromise, sleep(5000)]);
-        if (!exited) { killGroup(child.pid, 'SIGKILL'); await Promise.race([exitPromise, sleep(2000)]); }
-      }
-      killGroup(child.pid, 'SIGKILL'); // workerd and friends, should any outlive wrangler
-      live.delete(svc);
-      if (!process.env.CONVERSO_EDGE_KEEP_STATE) rmSync(persistDir, { recursive: true, force: true });
-      releaseLock();
-    };
+    killGroup(child.pid, 'SIGKILL'); // workerd and friends, should any outlive wrangler
+    await Promise.race([exitPromise, sleep(2000)]);
+    live.delete(svc);
+    if (!process.env.CONVERSO_EDGE_KEEP_STATE) rmSync(persistDir, { recursive: true, force: true });
+  };
 
-    const readyTimeout = Number(process.env.CONVERSO_EDGE_READY_TIMEOUT ?? 600) * 1000;
-    const deadline = Date.now() + readyTimeout;
-    for (;;) {
-      if (exited) {
-        await stop();
-        throw new Error(`wrangler dev exited (${JSON.stringify(exited)}) before the Worker was ready:\n${tail(log(), 40)}`);
-      }
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`the Worker did not answer GET /v1/health within ${readyTimeout / 1000} s:\n${tail(log(), 40)}`);
-      }
-      try {
-        const r = await fetch(`${base}/v1/health`, { signal: AbortSignal.timeout(5000) });
-        const text = await r.text();
-        let j = null;
-        try { j = JSON.parse(text); } catch { /* wrangler's own error page */ }
-        // 200 normally; 503 (with the API's envelope) when MAINTENANCE is on.
-        if (j && typeof j.success === 'boolean' && (r.status === 200 || r.status === 503)) break;
-      } catch { /* not listening yet */ }
-      await sleep(500);
+  const readyTimeout = Number(process.env.CONVERSO_EDGE_READY_TIMEOUT ?? 600) * 1000;
+  const deadline = Date.now() + readyTimeout;
+  for (;;) {
+    if (exited) {
+      await stop();
+      throw new Error(`wrangler dev exited (${JSON.stringify(exited)}) before the Worker was ready:\n${tail(log(), 40)}`);
     }
-    return {
-      base, port, logPath, persistDir, log, stop, vars,
-      /** Fires the scheduled (cron) handler; needs testScheduled. */
-      async fireScheduled(cron = configuredCrons()[0] ?? '* * * * *') {
-        const r = await fetch(`${base}/__scheduled?cron=${encodeURIComponent(cron)}`);
-        return { status: r.status, text: await r.text() };
-      },
-    };
-  } catch (e) {
-    if (logFd !== undefined) closeSync(logFd);
-    if (stopFn) await stopFn(); else releaseLock();
-    throw e;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the Worker did not answer GET /v1/health within ${readyTimeout / 1000} s:\n${tail(log(), 40)}`);
+    }
+    try {
+      const r = await fetch(`${base}/v1/health`, { signal: AbortSignal.timeout(5000) });
+      const text = await r.text();
+      let j = null;
+      try { j = JSON.parse(text); } catch { /* wrangler's own error page */ }
+      // 200 normally; 503 (with the API's envelope) would do too, e.g. in maintenance.
+      if (j && typeof j.success === 'boolean' && (r.status === 200 || r.status === 503)) break;
+    } catch { /* not listening yet */ }
+    await sleep(250);
   }
+  return {
+    base, port, logPath, persistDir, log, stop, vars,
+    /** Fires the scheduled (cron) handler; needs testScheduled. */
+    async fireScheduled(cron = configuredCrons()[0] ?? '* * * * *') {
+      const r = await fetch(`${base}/__scheduled?cron=${encodeURIComponent(cron)}`);
+      return { status: r.status, text: await r.text() };
+    },
+  };
 }
 
 function tail(text, n) {
