@@ -80,7 +80,8 @@ fn exit_codes_carry_the_error_code() {
     let out = out.to_str().unwrap();
     for (args, want, says) in [
         (vec!["extract", &f("mp4_h264_noaudio.mp4"), "-f", "wav", "-o", out], 3, "INVALID_VIDEO"),
-        (vec!["extract", &f("webm_vp9_opus.webm"), "-f", "mp3", "-o", out], 4, "INVALID_OUTPUT"),
+        (vec!["extract", &f("webm_vp9_opus.webm"), "-f", "ogg", "-o", out], 4, "INVALID_OUTPUT"),
+        (vec!["extract", &f("webm_vp9_opus.webm"), "-f", "mp3", "-b", "999k", "-o", out], 4, "32k to 320k"),
         (vec!["extract", &f("broken_truncated_half_faststart.mp4"), "-f", "wav", "-o", out], 5, "EXTRACTION_FAILED"),
         (vec!["extract", "/nonexistent/video.mp4", "-f", "wav", "-o", out], 6, "cannot read"),
         (vec!["extract", &f("webm_vp9_opus.webm"), "-f", "wma"], 2, "mp3, aac"),

@@ -13,9 +13,12 @@ use crate::codec::aac::AdtsConfig;
 use crate::codec::{opus, vorbis};
 use crate::decode::Decoder;
 use crate::demux::{AudioTrack, Demuxer, SharedSource};
+use crate::encode::aac::AacEncoder;
 use crate::encode::flac::FlacEncoder;
+use crate::encode::mp3::Mp3Encoder;
+use crate::encode::opus::OpusEncoder;
 use crate::encode::wav::WavEncoder;
-use crate::encode::Encoder;
+use crate::encode::{Encoder, Lossy, Prep};
 use crate::error::{Error, Result};
 use crate::info::{AudioCodec, MediaInfo};
 use crate::limits::PACKETS_PER_STEP;
@@ -26,6 +29,7 @@ use crate::mux::wav::{default_channel_mask, Wav, WavSpec};
 use crate::mux::{PacketMuxer, RawFrames};
 use crate::options::{ExtractOptions, OutputFormat};
 use crate::plan::{plan, Mode, Plan};
+use crate::quality;
 use crate::sink::ByteSink;
 use crate::source::ByteSource;
 
@@ -106,7 +110,7 @@ impl<K: ByteSink> Extraction<K> {
             Mode::Transcode { .. } => {
                 let bits = output_bits(&track, plan.format);
                 let decoder = Box::new(Decoder::new(&track, bits)?);
-                let encoder = encoder(&mut sink, &track, plan.format, bits, decoder.channels())?;
+                let encoder = encoder(&mut sink, &track, &plan, bits, decoder.channels())?;
                 Pipeline::Transcode { decoder, encoder, samples: Vec::new(), frames: 0 }
             }
         };
@@ -272,11 +276,16 @@ fn copy_muxer(sink: &mut dyn ByteSink, track: &AudioTrack, format: OutputFormat)
 fn encoder(
     sink: &mut dyn ByteSink,
     track: &AudioTrack,
-    format: OutputFormat,
+    plan: &Plan,
     bits: u32,
     channels: usize,
 ) -> Result<Box<dyn Encoder>> {
-    Ok(match format {
+    // What lossy encoders are fed (the plan's rate and channels, from the decoder's own values).
+    let rate = quality::encoder_rate(plan.format, track.sample_rate);
+    let out_channels = quality::encoder_channels(plan.format, channels as u32) as usize;
+    let prep = || Prep::new(channels, track.sample_rate, bits, out_channels, rate);
+    let bitrate = plan.bitrate.unwrap_or(128_000);
+    Ok(match plan.format {
         OutputFormat::Wav => Box::new(WavEncoder::begin(
             sink,
             WavSpec {
@@ -288,8 +297,15 @@ fn encoder(
             },
         )?),
         OutputFormat::Flac => Box::new(FlacEncoder::begin(sink, track.sample_rate, channels, bits)?),
-        other => {
-            return Err(Error::invalid_output(format!("the {} encoder is not available", other.as_str())));
+        OutputFormat::Mp3 => {
+            Box::new(Lossy::new(prep()?, Mp3Encoder::begin(sink, rate, out_channels, bitrate / 1000)?))
+        }
+        OutputFormat::Aac => Box::new(Lossy::new(prep()?, AacEncoder::new(rate, out_channels, bitrate)?)),
+        OutputFormat::Opus => {
+            Box::new(Lossy::new(prep()?, OpusEncoder::begin(sink, rate, out_channels, bitrate, track.sample_rate)?))
+        }
+        OutputFormat::Ogg => {
+            return Err(Error::invalid_output("the Vorbis encoder is not available"));
         }
     })
 }

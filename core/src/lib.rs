@@ -14,14 +14,17 @@
 //!
 //! | Input container | Read | Output | Copy from | Encode |
 //! |---|---|---|---|---|
-//! | MP4 / MOV / M4A (faststart, index at end, fragmented) | yes | `aac` (ADTS) | AAC-LC | not yet |
-//! | Matroska / WebM | yes | `opus` (Ogg) | Opus | not yet |
+//! | MP4 / MOV / M4A (faststart, index at end, fragmented) | yes | `aac` (ADTS) | AAC-LC | any decodable source |
+//! | Matroska / WebM | yes | `opus` (Ogg) | Opus | any decodable source |
 //! | Ogg | yes | `ogg` (Ogg Vorbis) | Vorbis | not yet |
-//! | WAV, FLAC, MP3, ADTS | yes | `mp3` | MP3 | not yet |
+//! | WAV, FLAC, MP3, ADTS | yes | `mp3` | MP3 | any decodable source |
 //! | AVI, MPEG-PS, MPEG-TS, FLV | refused with `INVALID_VIDEO` | `flac` | FLAC | any decodable source |
 //! | | | `wav` | PCM (little-endian) | any decodable source |
 //!
 //! Decodable sources: AAC-LC (mono, stereo), MP3, MP2, Opus, Vorbis, FLAC, ALAC, PCM, ADPCM.
+//! Lossy re-encodes take their bitrate from [`Quality`] or `bitrate` (the table is in
+//! [`Quality`]'s documentation), resample and downmix when the encoder needs it, and say so in
+//! the [`Plan`].
 //! Every failure is an [`Error`] with an [`ErrorCode`] from the Converso API.
 
 #![forbid(unsafe_code)]
@@ -39,6 +42,7 @@ mod mp4_boxes;
 mod mux;
 mod options;
 mod plan;
+mod quality;
 mod sink;
 mod sniff;
 mod source;
@@ -47,6 +51,6 @@ pub use error::{Error, ErrorCode, Result};
 pub use extract::{probe, Extraction, Step, Summary};
 pub use info::{AudioCodec, Container, MediaInfo, Tags, TrackInfo, TrackKind};
 pub use options::{parse_bitrate, ExtractOptions, OutputFormat, Quality};
-pub use plan::{plan, Mode, Plan, TranscodeReason};
+pub use plan::{plan, Conversion, Mode, Plan, TranscodeReason};
 pub use sink::{ByteSink, VecSink};
 pub use source::{ByteSource, SliceSource};

@@ -80,7 +80,22 @@ impl OutputFormat {
     }
 }
 
-/// The API's quality levels.
+/// The API's quality levels: the bitrate of lossy re-encodes (lossless formats ignore them, and
+/// a copy is never re-encoded for them).
+///
+/// | format | `low` | `medium` | `high` | `extreme` |
+/// |---|---|---|---|---|
+/// | `mp3` | 96k | 128k | 192k | 320k |
+/// | `aac` | 96k | 128k | 192k | 256k |
+/// | `opus` | 48k | 64k | 96k | 160k |
+///
+/// `bitrate` overrides the level, within what the format allows: mp3 the Layer III bitrates of
+/// the MPEG version (32k–320k at 32–48 kHz, 8k–160k below; others snap to the nearest), aac
+/// 32k–320k and at most 6144 bits per channel per frame, opus 6k–256k per channel and 510k in
+/// all. Outside that range it is `INVALID_OUTPUT` with the range in `details`. A level above
+/// what the output allows (mp3 `extreme` at 22.05 kHz) takes the highest bitrate it can.
+/// Surround aac and opus output (5.1 and the like are kept there) gets the level's bitrate per
+/// pair of channels, and accepts 16k–160k (aac) or 6k–256k (opus) per channel.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Quality {

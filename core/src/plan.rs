@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::info::{AudioCodec, MediaInfo, TrackInfo};
 use crate::options::{ExtractOptions, OutputFormat};
+use crate::quality;
 
 /// Why the audio is re-encoded rather than copied. Closed: every reason is listed here.
 #[non_exhaustive]
@@ -82,14 +83,52 @@ pub struct Plan {
     /// Copy or re-encode.
     #[serde(flatten)]
     pub mode: Mode,
+    /// Lossy re-encodes: the bitrate the encoder produces, in bits per second (from `quality`,
+    /// or `bitrate` as the format allows it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bitrate: Option<u32>,
+    /// Re-encodes whose encoder cannot take the source's sample rate: from it to the rate
+    /// encoded (Hz).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resample: Option<Conversion>,
+    /// Re-encodes whose format carries fewer channels than the source: from the source's
+    /// channel count to the one encoded (standard downmix coefficients).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downmix: Option<Conversion>,
+}
+
+/// A change of sample rate or channel count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conversion {
+    /// The source's value.
+    pub from: u32,
+    /// The output's value.
+    pub to: u32,
 }
 
 impl Plan {
-    /// "lossless copy" or "re-encode: <reason>".
+    /// "lossless copy" or `re-encode because <reason>`, with the bitrate, resampling and
+    /// downmix of lossy re-encodes.
     pub fn describe(&self) -> String {
-        match &self.mode {
-            Mode::Copy => "lossless copy of the audio packets".into(),
-            Mode::Transcode { reason } => format!("re-encode because {}", reason.describe()),
+        let reason = match &self.mode {
+            Mode::Copy => return "lossless copy of the audio packets".into(),
+            Mode::Transcode { reason } => reason.describe(),
+        };
+        let mut how = Vec::new();
+        let asked = matches!(self.mode, Mode::Transcode { reason: TranscodeReason::BitrateChange { to, .. } } if Some(to) == self.bitrate);
+        if let (Some(b), false) = (self.bitrate, asked) {
+            how.push(format!("{} kbps", b / 1000));
+        }
+        if let Some(r) = self.resample {
+            how.push(format!("resampled from {} Hz to {} Hz", r.from, r.to));
+        }
+        if let Some(d) = self.downmix {
+            how.push(format!("downmixed from {} to {} channels", d.from, d.to));
+        }
+        match how.is_empty() {
+            true => format!("re-encode because {reason}"),
+            false => format!("re-encode because {reason} ({})", how.join(", ")),
         }
     }
 }
@@ -116,10 +155,30 @@ pub fn plan(info: &MediaInfo, options: &ExtractOptions) -> Result<Plan> {
         None => Mode::Copy,
         Some(reason) => Mode::Transcode { reason },
     };
-    if let Mode::Transcode { reason } = &mode {
+    let mut plan = Plan { track: track.clone(), format, mode, bitrate: None, resample: None, downmix: None };
+    if let Mode::Transcode { reason } = &plan.mode {
         check_transcode(track, codec, format, reason)?;
+        lossy_settings(&mut plan, options)?;
     }
-    Ok(Plan { track: track.clone(), format, mode })
+    Ok(plan)
+}
+
+/// Bitrate, sample rate and channels of a lossy re-encode (nothing for lossless formats).
+fn lossy_settings(plan: &mut Plan, options: &ExtractOptions) -> Result<()> {
+    if plan.format.is_lossless() {
+        return Ok(());
+    }
+    let (Some(rate), Some(channels)) = (plan.track.sample_rate, plan.track.channels) else {
+        return Err(Error::invalid_video("the audio track has no valid channel count or sample rate"));
+    };
+    let quality = options.quality.unwrap_or_default();
+    let Some(target) = quality::target(plan.format, rate, channels, quality, options.bitrate_bps()?)? else {
+        return Ok(());
+    };
+    plan.bitrate = Some(target.bitrate);
+    plan.resample = (target.sample_rate != rate).then_some(Conversion { from: rate, to: target.sample_rate });
+    plan.downmix = (target.channels != channels).then_some(Conversion { from: channels, to: target.channels });
+    Ok(())
 }
 
 fn select_track(info: &MediaInfo, wanted: Option<usize>) -> Result<&TrackInfo> {
@@ -217,29 +276,14 @@ fn check_transcode(track: &TrackInfo, codec: AudioCodec, format: OutputFormat, r
         return Err(Error::invalid_video(format!("the {what} audio of this input cannot be decoded"))
             .with_details("decodable: AAC-LC mono/stereo, MP3, MP2, Opus, Vorbis, FLAC, ALAC, PCM, ADPCM"));
     }
-    if !format.is_lossless() {
-        return Err(Error::invalid_output(format!(
-            "{} output needs re-encoding here, and the {} encoder is not available in this version",
-            format.as_str(),
-            format.as_str()
-        ))
+    if format == OutputFormat::Ogg {
+        return Err(Error::invalid_output(
+            "ogg output needs re-encoding here, and the Vorbis encoder is not available in this version",
+        )
         .with_details(format!(
-            "{}; available now: flac and wav from any decodable source, and lossless copy to {} from {} sources",
-            reason.describe(),
-            format.as_str(),
-            copy_source_name(format)
+            "{}; available now: mp3, aac, opus, flac and wav from any decodable source, and lossless copy to ogg from Vorbis sources",
+            reason.describe()
         )));
     }
     Ok(())
-}
-
-fn copy_source_name(format: OutputFormat) -> &'static str {
-    match format {
-        OutputFormat::Mp3 => "MP3",
-        OutputFormat::Aac => "AAC-LC",
-        OutputFormat::Ogg => "Vorbis",
-        OutputFormat::Opus => "Opus",
-        OutputFormat::Flac => "FLAC",
-        OutputFormat::Wav => "PCM",
-    }
 }

@@ -125,10 +125,14 @@ fn default_track_and_track_choice() {
 #[test]
 fn options_errors_name_the_field() {
     let info = probe(SliceSource::new(std::fs::read(ts::fixture("webm_vp9_opus.webm").path()).unwrap())).unwrap();
-    let mut o = ExtractOptions::new(OutputFormat::Mp3);
+    let mut o = ExtractOptions::new(OutputFormat::Ogg);
     let e = plan(&info, &o).unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidOutput);
-    assert!(e.message.contains("mp3 encoder"), "{e}");
+    assert!(e.message.contains("Vorbis encoder"), "{e}");
+    o.format = OutputFormat::Mp3;
+    o.bitrate = Some("500k".into());
+    let e = plan(&info, &o).unwrap_err();
+    assert!(e.message.contains("output.bitrate") && e.details.unwrap().contains("32k to 320k"));
     o.format = OutputFormat::Opus;
     o.bitrate = Some("fast".into());
     assert!(plan(&info, &o).unwrap_err().message.contains("output.bitrate"));

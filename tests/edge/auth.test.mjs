@@ -135,25 +135,27 @@ describe('public routes', { concurrency: true }, () => {
 describe('address restrictions without loopback (ALLOW_LOOPBACK_SOURCES=false)', { concurrency: true }, () => {
   const pro = () => with_(keys.pro);
   const file = 'mp4_h264_aac_stereo44k.mp4';
+  // [description, URL]: the fixture server's own address in many spellings, and others.
+  const via = (host) => () => fx.file(file).replace('127.0.0.1', host);
   const SOURCES = [
-    () => fx.file(file),
-    () => fx.file(file).replace('127.0.0.1', 'localhost'),
-    () => fx.file(file).replace('127.0.0.1', 'LOCALHOST'),
-    () => fx.file(file).replace('127.0.0.1', '127.1'),
-    () => fx.file(file).replace('127.0.0.1', '2130706433'),
-    () => fx.file(file).replace('127.0.0.1', '0x7f000001'),
-    () => fx.file(file).replace('127.0.0.1', '[::1]'),
-    () => fx.file(file).replace('127.0.0.1', '[::ffff:127.0.0.1]'),
-    () => fx.file(file).replace('127.0.0.1', '0.0.0.0'),
-    () => fx.file(file).replace('127.0.0.1', '127.255.255.254'),
-    () => 'http://169.254.169.254/latest/meta-data/',
-    () => 'http://[::ffff:169.254.169.254]/latest/meta-data/',
-    () => 'http://10.0.0.1/video.mp4',
+    ['127.0.0.1 (the fixture server)', via('127.0.0.1')],
+    ['localhost', via('localhost')],
+    ['LOCALHOST', via('LOCALHOST')],
+    ['127.1', via('127.1')],
+    ['2130706433 (decimal)', via('2130706433')],
+    ['0x7f000001 (hex)', via('0x7f000001')],
+    ['[::1]', via('[::1]')],
+    ['[::ffff:127.0.0.1] (IPv4-mapped)', via('[::ffff:127.0.0.1]')],
+    ['0.0.0.0', via('0.0.0.0')],
+    ['127.255.255.254', via('127.255.255.254')],
+    ['169.254.169.254 (metadata)', () => 'http://169.254.169.254/latest/meta-data/'],
+    ['[::ffff:169.254.169.254] (metadata, IPv4-mapped)', () => 'http://[::ffff:169.254.169.254]/latest/meta-data/'],
+    ['10.0.0.1 (private)', () => 'http://10.0.0.1/video.mp4'],
   ];
-  for (const url of SOURCES) {
-    test(`source ${url()}`, async () => {
+  for (const [name, url] of SOURCES) {
+    test(`source ${name}`, async () => {
       const before = fx.requests.length;
-      assertError(await pro().post('/v1/extract', extractBody(url(), 'aac')), 400, 'INVALID_SOURCE');
+      assertError(await pro().post('/v1/extract', extractBody(url(), 'aac')), 400, 'INVALID_SOURCE', url());
       assert.equal(fx.requests.length, before, 'the fixture server was not contacted');
     });
   }
@@ -162,14 +164,14 @@ describe('address restrictions without loopback (ALLOW_LOOPBACK_SOURCES=false)',
     assert.match(e.details ?? '', /jobs\[1\]/);
   });
   const HOOKS = [
-    () => rx.url('loopback'),
-    () => rx.url('loopback').replace('127.0.0.1', 'localhost'),
-    () => rx.url('loopback').replace('127.0.0.1', '[::1]'),
-    () => rx.url('loopback').replace('127.0.0.1', '2130706433'),
+    ['127.0.0.1', () => rx.url('loopback')],
+    ['localhost', () => rx.url('loopback').replace('127.0.0.1', 'localhost')],
+    ['[::1]', () => rx.url('loopback').replace('127.0.0.1', '[::1]')],
+    ['2130706433 (decimal)', () => rx.url('loopback').replace('127.0.0.1', '2130706433')],
   ];
-  for (const hook of HOOKS) {
-    test(`webhook ${hook()}`, async () => {
-      assertError(await pro().post('/v1/extract', body({ webhook: hook() })), 400, 'INVALID_WEBHOOK');
+  for (const [name, hook] of HOOKS) {
+    test(`webhook ${name}`, async () => {
+      assertError(await pro().post('/v1/extract', body({ webhook: hook() })), 400, 'INVALID_WEBHOOK', hook());
     });
   }
   test('batch-level loopback webhook', async () => {

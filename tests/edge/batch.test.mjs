@@ -150,3 +150,22 @@ describe('batches', { concurrency: true }, () => {
     });
   }
 });
+
+// Runs alone, after the tests above, so that the three jobs reach the queue consumer together.
+describe('priorities', () => {
+  test('within a batch of queued work: high first, then normal, then low', async () => {
+    const url = (p) => `${fx.file('mp4_h264_aac_stereo44k.mp4')}?priority=${p}`;
+    const order = ['low', 'normal', 'high'];
+    const r = await c.post('/v1/batch', { jobs: order.map((p) => extractBody(url(p), 'aac', { options: { priority: p } })) });
+    assert.equal(r.status, 202, r.text);
+    const finals = await Promise.all(r.json.data.jobs.map((j) => waitForJob(svc.base, keys.pro, j.jobId)));
+    assert.deepEqual(finals.map((f) => f.status), ['completed', 'completed', 'completed']);
+    assert.deepEqual(finals.map((f) => f.options.priority), order);
+    const fetched = [];
+    for (const q of fx.requests) {
+      const p = /[?&]priority=(\w+)/.exec(q.url)?.[1];
+      if (p && !fetched.includes(p)) fetched.push(p);
+    }
+    assert.deepEqual(fetched, ['high', 'normal', 'low'], 'the order in which the sources were fetched');
+  });
+});

@@ -496,14 +496,19 @@ export async function prepareWorker() {
     const fp = buildFingerprint();
     const workerDir = join(OUT_DIR, `worker-${fp}`);
     if (existsSync(join(workerDir, 'wrangler.toml'))) return workerDir;
+    // A build that failed for these very sources fails again: say so at once.
+    const failedLog = join(OUT_DIR, `build-failed-${fp}.log`);
     const cmd = buildCommand();
+    const failure = () => new Error(`building the Worker failed (${cmd}; log ${failedLog}):\n${tail(readFileSync(failedLog, 'utf8'), 30)}`);
+    if (existsSync(failedLog)) throw failure();
     if (cmd) {
       const fd = openSync(logPath, 'w');
       writeSync(fd, `$ (cd ${EDGE_DIR} && ${cmd})\n`);
-      const r = spawnSync('sh', ['-c', cmd], { cwd: EDGE_DIR, env, stdio: ['ignore', fd, fd] });
+      const r = spawnSync('sh', ['-c', cmd], { cwd: EDGE_DIR, env: { ...env, RUST_BACKTRACE: '0' }, stdio: ['ignore', fd, fd] });
       closeSync(fd);
       if (r.status !== 0) {
-        throw new Error(`building the Worker failed (${cmd}):\n${tail(readFileSync(logPath, 'utf8'), 40)}`);
+        cpSync(logPath, failedLog);
+        throw failure();
       }
     }
     // A fresh fingerprint: the build itself may touch inputs (Cargo.lock).
@@ -515,7 +520,7 @@ export async function prepareWorker() {
     // Builds of earlier sources that nobody used for a day.
     for (const e of readdirSync(OUT_DIR)) {
       const p = join(OUT_DIR, e);
-      if (e.startsWith('worker-') && p !== dir && Date.now() - statSync(p).mtimeMs > 86_400_000) rmSync(p, { recursive: true, force: true });
+      if ((e.startsWith('worker-') || e.startsWith('build-failed-')) && p !== dir && Date.now() - statSync(p).mtimeMs > 86_400_000) rmSync(p, { recursive: true, force: true });
     }
     return dir;
   });
@@ -802,14 +807,13 @@ export function parseContentDisposition(value) {
   };
 }
 
-/** Seconds of audio in the first audio stream, by decoding it all (ffmpeg's final time=). */
+/** Seconds of audio in the first audio stream, by decoding it all and counting samples (not timestamps). */
 export function decodedDuration(path) {
-  const r = spawnSync('ffmpeg', ['-nostdin', '-hide_banner', '-nostats', '-i', path, '-map', '0:a:0', '-f', 'null', '-'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ffmpeg decode ${path}: ${r.stderr.slice(-2000)}`);
-  const times = [...r.stderr.matchAll(/time=(\d+):(\d+):(\d+(?:\.\d+)?)/g)];
-  if (!times.length) throw new Error(`no time= in ffmpeg output for ${path}`);
-  const [, h, m, s] = times[times.length - 1];
-  return Number(h) * 3600 + Number(m) * 60 + Number(s);
+  const rate = 8000; // mono at 8 kHz is enough to count time
+  const r = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', path, '-map', '0:a:0', '-ac', '1', '-ar', String(rate), '-f', 's16le', '-'],
+    { maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`ffmpeg decode ${path}: ${r.stderr.toString().slice(-2000)}`);
+  return r.stdout.length / 2 / rate;
 }
 
 /** "copy" or "transcode" from a status `plan` (a string, or an object with a field holding it). */

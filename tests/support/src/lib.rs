@@ -129,6 +129,42 @@ pub fn ffmpeg_decode(path: &Path, stream: usize) -> Vec<i32> {
     out.stdout.chunks_exact(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
 }
 
+/// Like [`ffmpeg_decode`], resampled by ffmpeg to `rate` (its default resampler) and, when
+/// `channels` is given, mixed by ffmpeg's `pan` filter with `pan` (e.g.
+/// `"stereo|c0=c0+0.707*c2|c1=c1+0.707*c2"`): the reference a lossy re-encode at another rate or
+/// layout is compared with.
+pub fn ffmpeg_decode_as(path: &Path, stream: usize, rate: u32, pan: Option<&str>) -> Vec<i32> {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-nostdin", "-i"]).arg(path).args(["-map", &format!("0:a:{stream}")]);
+    if let Some(p) = pan {
+        cmd.args(["-af", &format!("pan={p}")]);
+    }
+    let out = cmd
+        .args(["-ar", &rate.to_string(), "-f", "s32le", "-acodec", "pcm_s32le", "-"])
+        .output()
+        .expect("ffmpeg is needed");
+    assert!(out.status.success(), "ffmpeg failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    out.stdout.chunks_exact(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+}
+
+/// SNR in dB of `test` against `reference` when `test` is shifted by `offset` frames (positive:
+/// `test` starts later), over their overlap.
+pub fn snr_at(reference: &[i32], test: &[i32], channels: usize, offset: i64) -> f64 {
+    let shift = offset.unsigned_abs() as usize * channels;
+    if offset >= 0 {
+        snr_db(reference, test.get(shift..).unwrap_or(&[]))
+    } else {
+        snr_db(reference.get(shift..).unwrap_or(&[]), test)
+    }
+}
+
+/// RMS level in dBFS of 32-bit full-scale samples, leaving out `skip` samples at each end.
+pub fn rms_dbfs(samples: &[i32], skip: usize) -> f64 {
+    let s = &samples[skip.min(samples.len())..samples.len().saturating_sub(skip)];
+    let sum: f64 = s.iter().map(|&v| (f64::from(v) / 2_147_483_648.0).powi(2)).sum();
+    10.0 * (sum / s.len().max(1) as f64).log10()
+}
+
 /// Where `inner` sits inside `outer` (both interleaved with `channels`), searching offsets of up
 /// to `max_offset` frames: returns the offset whose overlap matches exactly, if any.
 pub fn exact_offset(outer: &[i32], inner: &[i32], channels: usize, max_offset: usize) -> Option<usize> {

@@ -1,19 +1,31 @@
 //! The engine compiled to wasm32 gives the same output as the native engine, one fixture per
 //! source codec, copies and transcodes. `scripts/test` builds the wasm module before this runs.
 //!
-//! Copies and lossless paths are byte-identical. Two differences are expected and bounded here:
+//! Copies and lossless paths are byte-identical. Three differences are expected and bounded here:
 //! - FLAC encoding picks predictors with floating-point maths whose last bits differ between
 //!   the platforms' math libraries (glibc natively, Rust's libm on wasm32), so the bytes may
 //!   differ while the decoded samples are identical;
 //! - lossy decoders (AAC, MP3, Opus) build their transforms with `sin`/`cos` from those same
-//!   libraries, so a sample may differ by one least significant bit.
+//!   libraries, so a sample may differ by one least significant bit;
+//! - lossy encoders (MP3, AAC, Opus) may then make a different quantisation choice, and so may
+//!   they from identical input: the resampler's FFT runs SIMD code natively and scalar code on
+//!   wasm32, and the encoders' own analysis uses those math libraries. From such a choice on,
+//!   the outputs differ by coding noise; both still meet the quality floor, so the bound is
+//!   that floor between the native and the wasm output (`lossy_floor`). Measured: pcm → aac
+//!   identical; flac → mp3 decodes identically (one byte of one frame differs, and so the
+//!   Info frame's checksums); aac or flac at 44.1 kHz → opus about 42 dB apart at 64k (the
+//!   codec's own noise level on these tones).
 
 use std::process::Command;
 
 use converso_test_support as ts;
 
-const CASES: [(&str, &str); 12] = [
+const CASES: [(&str, &str); 16] = [
     ("mp4_h264_aac_stereo44k.mp4", "aac"),
+    ("mkv_h264_flac.mkv", "mp3"),
+    ("mov_h264_pcm_s16le.mov", "aac"),
+    ("mp4_h264_aac_stereo44k.mp4", "opus"),
+    ("mkv_h264_flac.mkv", "opus"),
     ("mp4_h264_aac_stereo44k.mp4", "wav"),
     ("webm_vp9_opus.webm", "opus"),
     ("webm_vp9_opus.webm", "flac"),
@@ -59,6 +71,12 @@ fn wasm_output_equals_native() {
         }
         let (a, b) = (ts::ffmpeg_decode(&native, 0), ts::ffmpeg_decode(&wasm, 0));
         assert_eq!(a.len(), b.len(), "{file} -> {format}: lengths differ");
+        if let Some(floor) = lossy_floor(format) {
+            let snr = ts::snr_db(&a, &b);
+            println!("{file} -> {format}: bytes differ, native and wasm decodes {snr:.1} dB apart (SNR)");
+            assert!(snr >= floor, "{file} -> {format}: native and wasm only {snr:.1} dB apart");
+            continue;
+        }
         // In 16-bit steps (the decode is 32-bit full scale).
         let max_diff = a.iter().zip(&b).map(|(x, y)| (i64::from(*x) - i64::from(*y)).abs() >> 16).max().unwrap_or(0);
         let lossy_source = ["aac", "mp3", "opus", "vorbis"].iter().any(|c| ts::fixture(file).audio[0].codec == *c);
@@ -66,4 +84,17 @@ fn wasm_output_equals_native() {
         assert!(max_diff <= u64::from(lossy_source) as i64, "{file} -> {format}: {max_diff} LSB apart");
     }
     assert!(identical >= CASES.len() / 2, "only {identical} of {} identical", CASES.len());
+}
+
+/// Lossy encoders decide by thresholds: an input or an analysis that differs in its last bits
+/// can flip a quantisation choice, and from there the two outputs differ by coding noise. The
+/// bound: the native and wasm outputs must agree at least as well as each must agree with the
+/// source (the SNR floors of core/tests/formats.rs).
+fn lossy_floor(format: &str) -> Option<f64> {
+    match format {
+        "mp3" => Some(50.0),
+        "aac" => Some(40.0),
+        "opus" => Some(29.0),
+        _ => None,
+    }
 }

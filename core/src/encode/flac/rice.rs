@@ -44,7 +44,7 @@ pub(crate) fn plan(residual: &[i32], block: usize, predictor_order: usize, sums:
     // hold more than the warm-up samples.
     let mut max_order = 0;
     while max_order < MAX_PARTITION_ORDER
-        && block % (1 << (max_order + 1)) == 0
+        && block.is_multiple_of(1 << (max_order + 1))
         && (block >> (max_order + 1)) > predictor_order
     {
         max_order += 1;
