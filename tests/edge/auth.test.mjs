@@ -161,7 +161,7 @@ describe('address restrictions without loopback (ALLOW_LOOPBACK_SOURCES=false)',
   }
   test('batch with a loopback source names the job', async () => {
     const e = assertError(await pro().post('/v1/batch', { jobs: [body(), extractBody(fx.file(file), 'aac')] }), 400, 'INVALID_SOURCE');
-    assert.match(e.details ?? '', /jobs\[1\]/);
+    assert.match(e.details ?? '', /^jobs\[1\]: /);
   });
   const HOOKS = [
     ['127.0.0.1', () => rx.url('loopback')],

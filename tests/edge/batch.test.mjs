@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BATCH_ID_RE, JOB_ID_RE, api, assertError, defaultVars, eventually, extractBody, startFixtureServer,
+  BATCH_ID_RE, ISO_RE, JOB_ID_RE, api, assertError, defaultVars, eventually, extractBody, startFixtureServer,
   startService, testKeys, waitForJob,
 } from './harness.mjs';
 
@@ -28,7 +28,11 @@ function checkBatchView(data, batchId, jobIds) {
   assert.equal(data.batchId, batchId);
   assert.equal(data.totalJobs, jobIds.length);
   assert.deepEqual(data.jobs.map((j) => j.jobId), jobIds, 'the jobs, in submission order');
-  for (const j of data.jobs) assert.ok(COUNT_KEYS.includes(j.status), `job status ${j.status}`);
+  for (const j of data.jobs) {
+    assert.ok(COUNT_KEYS.includes(j.status), `job status ${j.status}`);
+    assert.ok(Number.isInteger(j.progress) && j.progress >= 0 && j.progress <= 100, `job progress ${j.progress}`);
+  }
+  assert.match(data.createdAt, ISO_RE);
   assert.deepEqual(Object.keys(data.counts).sort(), [...COUNT_KEYS].sort());
   const sum = COUNT_KEYS.reduce((n, k) => n + data.counts[k], 0);
   assert.equal(sum, jobIds.length, `counts add up: ${JSON.stringify(data.counts)}`);
@@ -94,6 +98,7 @@ describe('batches', { concurrency: true }, () => {
       assert.equal(s.status, 'completed', JSON.stringify(s.error));
       assert.equal(s.output.format, TEN[i][1]);
       assert.equal(s.outputFile.filename, `batch-${i}.${TEN[i][1]}`);
+      assert.equal(s.batchId, d.batchId, 'a batch job carries its batchId');
       const dl = await c.get(`/v1/download/${id}`);
       assert.equal(dl.status, 200);
       assert.equal(dl.buffer.length, s.outputFile.size);
@@ -128,6 +133,11 @@ describe('batches', { concurrency: true }, () => {
     assert.equal(r.json.data.totalJobs, 1);
   });
 
+  test('malformed and unknown batch ids', async () => {
+    assertError(await c.get('/v1/batch/batch_xyz'), 400, 'INVALID_JOB_ID');
+    assertError(await c.get('/v1/batch/batch_ffffffffffffffff'), 404, 'JOB_NOT_FOUND');
+  });
+
   test('11 jobs: TOO_MANY_JOBS', async () => {
     const jobs = Array.from({ length: 11 }, () => extractBody(fx.file('mp4_h264_aac_stereo44k.mp4'), 'aac'));
     assertError(await c.post('/v1/batch', { jobs }), 400, 'TOO_MANY_JOBS');
@@ -139,6 +149,7 @@ describe('batches', { concurrency: true }, () => {
     ['missing output', 9, (j) => ({ source: j.source }), 'INVALID_REQUEST'],
     ['options.webhook', 0, (j) => ({ ...j, options: { webhook: 'http://169.254.169.254/' } }), 'INVALID_WEBHOOK'],
     ['bitrate', 5, (j) => ({ ...j, output: { format: 'mp3', bitrate: 'fast' } }), 'INVALID_OUTPUT'],
+    ['options.priority', 7, (j) => ({ ...j, options: { priority: 'asap' } }), 'INVALID_REQUEST'],
   ];
   for (const [what, index, spoil, code] of INVALID) {
     test(`one invalid job (${what} at index ${index}) rejects the batch, details name jobs[${index}]`, async () => {
@@ -146,7 +157,7 @@ describe('batches', { concurrency: true }, () => {
       const jobs = Array.from({ length: 10 }, (_, i) => extractBody(fx.file('mp4_h264_aac_stereo44k.mp4'), 'aac', { options: { filename: `reject-${before}-${i}` } }));
       jobs[index] = spoil(jobs[index]);
       const e = assertError(await c.post('/v1/batch', { jobs }), 400, code);
-      assert.match(e.details ?? '', new RegExp(`jobs\\[${index}\\]`), `details: ${e.details}`);
+      assert.match(e.details ?? '', new RegExp(`^jobs\\[${index}\\]: `), `details: ${e.details}`);
     });
   }
 });

@@ -90,6 +90,7 @@ async function main() {
       `${(JOBS / wall).toFixed(1)} jobs/s; ${failed} failed`]);
 
     // 2. One big input.
+    try {
     const baseline = workerdRssMb();
     let peak = baseline;
     const t1 = Date.now();
@@ -101,6 +102,9 @@ async function main() {
     rows.push([`${(bigSize / 1e9).toFixed(2)} GB input (mkv, raw video + AAC → aac copy)`,
       `${done.status} in ${((Date.now() - t1) / 1000).toFixed(1)} s; workerd RSS ${baseline.toFixed(0)} MB before, ` +
       `peak ${peak.toFixed(0)} MB (Workers limit: 128 MB per isolate)` + (done.error ? `; error ${done.error.code}` : '')]);
+    } catch (e) {
+      rows.push([`${(bigSize / 1e9).toFixed(2)} GB input`, `did not complete: ${e.message} (see ${svc.logPath})`]);
+    }
   } finally {
     await svc.stop();
     await fixtures.close();

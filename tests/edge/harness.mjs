@@ -92,7 +92,7 @@ function closeServer(server) {
  *   /redirect-to?url=U         one 302 to U
  *   /status/CODE[/NAME]        that status, small text body
  *   /html[/NAME]               an HTML page with status 200
- *   /huge[/NAME]               claims 6 GB, sends 64 KB, cuts the connection after 2 s
+ *   /huge[/NAME][?size=N]      claims 6 GB (or N bytes), sends 64 KB, cuts the connection after 2 s
  * Every request is recorded in `requests`.
  */
 export async function startFixtureServer() {
@@ -182,7 +182,8 @@ export async function startFixtureServer() {
           res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
           return res.end('<!doctype html><html><head><title>Not a video</title></head><body><p>Hello</p></body></html>\n');
         case 'huge': {
-          res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': 6_000_000_000 });
+          const claimed = Number(url.searchParams.get('size') ?? 6_000_000_000);
+          res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': claimed });
           res.write(Buffer.alloc(64 * 1024));
           setTimeout(() => res.socket?.destroy(), 2000);
           return;
@@ -557,7 +558,7 @@ export function configuredCrons() {
  * answers. Logs go to target/test-out/edge/NAME.log.
  * Returns {base, stop(), logPath, persistDir, log(), fireScheduled()}.
  */
-export async function startService({ name = 'edge', vars = {}, testScheduled = false } = {}) {
+export async function startService({ name = 'edge', vars = {}, testScheduled = false } = {}, attempt = 1) {
   const workerDir = await prepareWorker();
   mkdirSync(OUT_DIR, { recursive: true });
   const logPath = join(OUT_DIR, `${name}.log`);
@@ -600,6 +601,8 @@ export async function startService({ name = 'edge', vars = {}, testScheduled = f
   for (;;) {
     if (exited) {
       await stop();
+      // The free port was taken by someone else before wrangler bound it: try other ports.
+      if (attempt < 4 && /Address already in use/.test(log())) return startService({ name, vars, testScheduled }, attempt + 1);
       throw new Error(`wrangler dev exited (${JSON.stringify(exited)}) before the Worker was ready:\n${tail(log(), 40)}`);
     }
     if (Date.now() > deadline) {

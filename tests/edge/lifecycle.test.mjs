@@ -89,10 +89,14 @@ const CASES = [
   { name: 'webm Opus → wav (re-encode)', file: 'webm_vp9_opus.webm', format: 'wav', mode: 'transcode', codec: 'pcm_s16le', channels: 2, rate: 48000 },
   { name: 'webm Vorbis → flac (re-encode)', file: 'webm_vp9_vorbis.webm', format: 'flac', mode: 'transcode', codec: 'flac', channels: 2, rate: 44100 },
   { name: 'mp4 MP3 → wav (re-encode, quality high, low priority)', file: 'mp4_h264_mp3.mp4', format: 'wav', mode: 'transcode', codec: 'pcm_s16le', channels: 2, rate: 44100, output: { quality: 'high' }, options: { priority: 'low' } },
-  { name: 'webm Opus → mp3 (re-encode, bitrate 192k)', file: 'webm_vp9_opus.webm', format: 'mp3', mode: 'transcode', codec: 'mp3', channels: 2, rate: 48000, output: { bitrate: '192k' } },
-  { name: 'mkv FLAC → mp3 (re-encode, quality low)', file: 'mkv_h264_flac.mkv', format: 'mp3', mode: 'transcode', codec: 'mp3', channels: 2, rate: 44100, output: { quality: 'low' } },
-  { name: 'mp4 AAC → opus (re-encode, 44.1 → 48 kHz)', file: 'mp4_h264_aac_stereo44k.mp4', format: 'opus', mode: 'transcode', codec: 'opus', channels: 2, rate: 48000 },
-  { name: 'webm Opus → aac (re-encode, bitrate 96k)', file: 'webm_vp9_opus.webm', format: 'aac', mode: 'transcode', codec: 'aac', channels: 2, rate: 48000, output: { bitrate: '96k' } },
+  // Lossy re-encodes: `kbps` is the bitrate the plan must choose (the bitrate asked for, else
+  // the format's bitrate for the quality: mp3 96/128/192/320k, aac 96/128/192/256k, opus
+  // 48/64/96/160k for low/medium/high/extreme).
+  { name: 'webm Opus → mp3 (re-encode, bitrate 192k)', file: 'webm_vp9_opus.webm', format: 'mp3', mode: 'transcode', codec: 'mp3', channels: 2, rate: 48000, output: { bitrate: '192k' }, kbps: 192 },
+  { name: 'mkv FLAC → mp3 (re-encode, quality low)', file: 'mkv_h264_flac.mkv', format: 'mp3', mode: 'transcode', codec: 'mp3', channels: 2, rate: 44100, output: { quality: 'low' }, kbps: 96 },
+  { name: 'mp4 AAC → opus (re-encode, quality medium, 44.1 → 48 kHz)', file: 'mp4_h264_aac_stereo44k.mp4', format: 'opus', mode: 'transcode', codec: 'opus', channels: 2, rate: 48000, kbps: 64, resample: { from: 44100, to: 48000 } },
+  { name: 'webm Opus → aac (re-encode, bitrate 96000)', file: 'webm_vp9_opus.webm', format: 'aac', mode: 'transcode', codec: 'aac', channels: 2, rate: 48000, output: { bitrate: '96000' }, kbps: 96 },
+  { name: 'webm Vorbis → aac (re-encode, quality extreme)', file: 'webm_vp8_vorbis.webm', format: 'aac', mode: 'transcode', codec: 'aac', channels: 2, rate: 44100, output: { quality: 'extreme' }, kbps: 256 },
   { name: 'fragmented mp4 → aac (copy)', file: 'mp4_frag_h264_aac.mp4', format: 'aac', mode: 'copy', codec: 'aac', channels: 2, rate: 44100 },
   { name: 'mp4 AAC 5.1 → aac (copy keeps 6 channels)', file: 'mp4_h264_aac_5.1_48k.mp4', format: 'aac', mode: 'copy', codec: 'aac', channels: 6, rate: 48000 },
   { name: 'mp4 ALAC → flac (re-encode, same samples)', file: 'mp4_h264_alac.mp4', format: 'flac', mode: 'transcode', codec: 'flac', channels: 2, rate: 44100, samePcm: true },
@@ -149,10 +153,12 @@ describe('every working output, end to end', { concurrency: true }, () => {
       assert.ok(Math.abs(of.duration - fixture.duration_s) < 0.15, `outputFile.duration ${of.duration}`);
       if (k.format === 'flac' || k.format === 'wav') assert.equal(of.bitrate, null, 'bitrate is null for lossless formats');
       else assert.match(of.bitrate, /^\d+k$/);
-      if (k.output?.bitrate) {
-        const want = parseInt(k.output.bitrate, 10);
-        assert.ok(Math.abs(parseInt(of.bitrate, 10) - want) <= want * 0.1, `bitrate ${of.bitrate} for ${k.output.bitrate}`);
+      if (k.kbps) {
+        const planned = typeof final.plan.bitrate === 'number' ? final.plan.bitrate / 1000 : parseInt(final.plan.bitrate, 10);
+        assert.equal(planned, k.kbps, `plan.bitrate ${final.plan.bitrate}`);
+        assert.ok(Math.abs(parseInt(of.bitrate, 10) - k.kbps) <= k.kbps * 0.1, `outputFile.bitrate ${of.bitrate} for ${k.kbps}k`);
       }
+      if (k.resample) assert.deepEqual(final.plan.resample, k.resample);
       assert.equal(final.downloadUrl, `/audio-extract/v1/download/${id}`);
       assert.match(final.createdAt, ISO_RE);
       assert.match(final.completedAt, ISO_RE);
@@ -222,6 +228,19 @@ describe('status, URLs and prefixes', { concurrency: true }, () => {
     assert.ok(a.buffer.equals(b.buffer));
   });
 
+  test('HEAD wherever GET: download (headers, no body), status, health', async () => {
+    const { submitted, final } = await runJob(svc.base, keys.pro, extractBody(fx.file('webm_vp9_opus.webm'), 'opus'));
+    const h = await c.request('HEAD', `/v1/download/${submitted.jobId}`);
+    assert.equal(h.status, 200);
+    assert.equal(h.buffer.length, 0);
+    assert.equal(h.headers.get('content-length'), String(final.outputFile.size));
+    assert.equal((h.headers.get('content-type') ?? '').split(';')[0], 'audio/opus');
+    assert.equal(parseContentDisposition(h.headers.get('content-disposition')).filename, 'webm_vp9_opus.opus');
+    assert.equal((await c.request('HEAD', `/v1/status/${submitted.jobId}`)).status, 200);
+    assert.equal((await c.request('HEAD', '/v1/health', { key: null })).status, 200);
+    assert.equal((await c.request('HEAD', `/audio-extract/v1/download/${submitted.jobId}`)).status, 200);
+  });
+
   test('the status document of a completed job stays the same', async () => {
     const { submitted } = await runJob(svc.base, keys.pro, extractBody(fx.file('mp4_h264_aac_stereo44k.mp4'), 'aac'));
     const a = await c.get(`/v1/status/${submitted.jobId}`);
@@ -247,6 +266,10 @@ describe('output file names', { concurrency: true }, () => {
     { name: 'path separators, quotes and control characters removed', filename: 'a/b\\c"d\u0001e', url: () => fx.file(FILE), expect: () => 'abcde.aac' },
     { name: 'at most 100 characters', filename: 'x'.repeat(150), url: () => fx.file(FILE), expect: () => `${'x'.repeat(100)}.aac` },
     { name: 'non-ASCII name: filename*=UTF-8', filename: 'café ünïcode', url: () => fx.file(FILE), expect: () => 'café ünïcode.aac', utf8: true },
+    { name: ': * ? < > | removed', filename: 'my:song*?<>|', url: () => fx.file(FILE), expect: () => 'mysong.aac' },
+    { name: 'surrounding spaces and dots trimmed', filename: ' . name . ', url: () => fx.file(FILE), expect: () => 'name.aac' },
+    { name: "the format's own extension is not doubled", filename: 'song.aac', url: () => fx.file(FILE), expect: () => 'song.aac' },
+    { name: 'another extension is kept', filename: 'song.mp3', url: () => fx.file(FILE), expect: () => 'song.mp3.aac' },
   ];
   for (const n of NAMES) {
     test(n.name, async () => {

@@ -66,13 +66,18 @@ describe('events, signatures, retries', { concurrency: true }, () => {
     assert.equal(body.outputFile.filename, 'my-audio-file.aac');
     assert.equal(body.outputFile.format, 'aac');
     assert.match(body.outputFile.bitrate, /^\d+k$/);
-    // A 2xx answer ends it: no second delivery.
+    // A 2xx answer ends it: no second delivery; the job records the delivery.
     await sleep(4000);
     assert.equal(rx.deliveries(hook).length, 1, 'one delivery for one event');
+    const w = (await c.get(`/v1/status/${submitted.jobId}`)).json.data.webhook;
+    assert.equal(w?.status, 'delivered', JSON.stringify(w));
+    assert.equal(w.attempts, 1);
+    assert.match(w.deliveredAt, ISO_RE);
+    assert.equal(w.code ?? null, null);
     // Redelivery sends the same event again, freshly signed.
     const r = await c.request('POST', `/v1/webhooks/${submitted.jobId}/redeliver`);
     assert.equal(r.status, 202, r.text);
-    assert.equal(r.json.success, true);
+    assert.deepEqual(r.json, { success: true, data: { jobId: submitted.jobId, webhook: 'queued' } });
     const all = await rx.waitFor(hook, 2, 30_000);
     const again = checkDelivery(all[1]);
     checkCompleted(again, submitted.jobId, final);
@@ -123,9 +128,13 @@ describe('events, signatures, retries', { concurrency: true }, () => {
     assert.ok(gap2 > gap1, `the delay grows: ${gap1} s then ${gap2} s`);
     await sleep(3000);
     assert.equal(rx.deliveries(hook).length, 3, 'no delivery after the success');
-    const s = (await c.get(`/v1/status/${submitted.jobId}`)).json.data;
+    const s = await eventually(async () => {
+      const data = (await c.get(`/v1/status/${submitted.jobId}`)).json.data;
+      return data.webhook?.status === 'delivered' ? data : null;
+    }, 10_000, 'webhook.status delivered');
     assert.equal(s.status, 'completed');
-    assert.ok(!JSON.stringify(s).includes('WEBHOOK_FAILED'), 'a delivered webhook is not WEBHOOK_FAILED');
+    assert.equal(s.webhook.attempts, 3);
+    assert.equal(s.webhook.code ?? null, null, 'a delivered webhook is not WEBHOOK_FAILED');
   });
 
   test('a redirect is a failure and is not followed', async () => {
@@ -151,7 +160,7 @@ describe('events, signatures, retries', { concurrency: true }, () => {
     assert.equal(s.webhook.attempts, 5);
     assert.equal(typeof s.webhook.lastError, 'string');
     assert.ok(s.webhook.lastError.length > 0);
-    assert.ok(JSON.stringify(s).includes('WEBHOOK_FAILED'), `WEBHOOK_FAILED recorded: ${JSON.stringify(s.webhook)}`);
+    assert.equal(s.webhook.code, 'WEBHOOK_FAILED');
     await sleep(2000);
     assert.equal(rx.deliveries(hook).length, 5, 'no sixth attempt on its own');
     const r = await c.request('POST', `/v1/webhooks/${submitted.jobId}/redeliver`);
@@ -196,11 +205,25 @@ describe('batch webhooks and redelivery errors', { concurrency: true }, () => {
     assert.equal(got.find((b) => b.jobId === ids[1]).event, 'job.completed');
     assert.equal(got.find((b) => b.jobId === ids[2]).event, 'job.failed');
     assert.equal(own.length + batch.length, 3);
+    const batchId = r.json.data.batchId;
+    for (const d of [...rx.deliveries('own'), ...rx.deliveries('batch')]) assert.equal(d.body.batchId, batchId, 'batch events carry batchId');
   });
 
   test('redeliver: unknown job 404, malformed id 400', async () => {
     assertError(await c.request('POST', '/v1/webhooks/job_ffffffffffffffff/redeliver'), 404, 'JOB_NOT_FOUND');
     assertError(await c.request('POST', '/v1/webhooks/job_nope/redeliver'), 400, 'INVALID_JOB_ID');
+  });
+
+  test('redeliver: a job without a webhook is INVALID_WEBHOOK', async () => {
+    const { submitted } = await runJob(svc.base, keys.pro, extractBody(fx.file(FILE), 'aac'));
+    assertError(await c.request('POST', `/v1/webhooks/${submitted.jobId}/redeliver`), 400, 'INVALID_WEBHOOK');
+  });
+
+  test('redeliver before the job finished: 202 JOB_NOT_COMPLETED', async () => {
+    const sub = await c.submit(extractBody(fx.url(`/slow/3000/${FILE}`), 'aac', { options: { webhook: rx.url('early') } }));
+    assertError(await c.request('POST', `/v1/webhooks/${sub.jobId}/redeliver`), 202, 'JOB_NOT_COMPLETED');
+    await waitForJob(svc.base, keys.pro, sub.jobId);
+    await rx.waitFor('early', 1, 30_000);
   });
 });
 
