@@ -184,9 +184,19 @@ impl ExtractOptions {
         Ok(opts)
     }
 
-    /// Checks the fields that serde cannot: the bitrate syntax.
+    /// Checks what serde cannot: the bitrate syntax, and options not available yet.
     pub fn validate(&self) -> Result<()> {
-        self.bitrate_bps().map(|_| ())
+        self.bitrate_bps()?;
+        // Refused rather than silently ignored until they are built.
+        if self.normalize {
+            return Err(Error::invalid_output("output.normalize is not available in this version")
+                .with_details("loudness normalisation is planned; extract without it for now"));
+        }
+        if self.preserve_metadata {
+            return Err(Error::invalid_output("output.preserveMetadata is not available in this version")
+                .with_details("copying tags into the output is planned; extract without it for now"));
+        }
+        Ok(())
     }
 
     /// The requested bitrate in bits per second, if any.
@@ -218,11 +228,14 @@ mod tests {
 
     #[test]
     fn parses_the_spec_example() {
-        let o = ExtractOptions::from_json(r#"{"format":"mp3","quality":"medium","normalize":true}"#).unwrap();
+        let o = ExtractOptions::from_json(r#"{"format":"mp3","quality":"medium"}"#).unwrap();
         assert_eq!(o.format, OutputFormat::Mp3);
         assert_eq!(o.quality, Some(Quality::Medium));
-        assert!(o.normalize);
+        assert!(!o.normalize);
         assert!(!o.preserve_metadata);
+        // The spec's example asks for normalisation, which is refused until it is built.
+        let e = ExtractOptions::from_json(r#"{"format":"mp3","quality":"medium","normalize":true}"#).unwrap_err();
+        assert!(e.message.contains("output.normalize"));
     }
 
     #[test]

@@ -139,15 +139,6 @@ impl Plan {
 /// `INVALID_OUTPUT` when an option is invalid or the output cannot be produced.
 pub fn plan(info: &MediaInfo, options: &ExtractOptions) -> Result<Plan> {
     options.validate()?;
-    // Refused rather than silently ignored until they are built.
-    if options.normalize {
-        return Err(Error::invalid_output("output.normalize is not available in this version")
-            .with_details("loudness normalisation is planned; extract without it for now"));
-    }
-    if options.preserve_metadata {
-        return Err(Error::invalid_output("output.preserveMetadata is not available in this version")
-            .with_details("copying tags into the output is planned; extract without it for now"));
-    }
     let track = select_track(info, options.track)?;
     let codec = codec_of(track);
     let format = options.format;

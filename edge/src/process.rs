@@ -11,7 +11,7 @@ use worker::{AbortController, Bucket, Delay, Env, Fetch, Method, Request, Reques
 use crate::config::{Config, MEDIA};
 use crate::fetch_guard;
 use crate::jobs::{now_iso, now_ms, InputFile, Job, OutputFile, Status, Step, Store};
-use crate::r2_source::{around_miss, CachedSource};
+use crate::r2_source::CachedSource;
 use crate::request::name_from_url;
 use crate::work;
 
@@ -27,6 +27,8 @@ const MAX_ATTEMPTS: u32 = 3;
 const PACKETS_PER_STEP: usize = 32;
 /// Engine opens retried after cache misses before giving up.
 const MAX_OPEN_ROUNDS: u32 = 64;
+/// Extractions started again after a read out of order, before giving up.
+const MAX_RESTARTS: u32 = 8;
 /// Save progress at most this often.
 const SAVE_EVERY_MS: u64 = 1000;
 
@@ -147,44 +149,62 @@ async fn pipeline(env: &Env, job: &mut Job, p: &mut Progress<'_>) -> Result<(), 
 
     let key = input_key(&job.job_id);
     let source = CachedSource::new(size);
-    let mut ex = open(&bucket, &key, &source, &options).await?;
-    let info = ex.info().clone();
-    if let Some(input) = &mut job.input_file {
-        input.duration = info.duration;
-        input.format = Some(info.container.as_str().to_string());
-    }
-    job.plan = serde_json::to_value(ex.plan()).ok();
-    p.set(job, Step::ExtractingAudio, 35, true).await?;
-
-    let upload = bucket.create_multipart_upload(output_key(&job.job_id)).execute().await.map_err(infra)?;
-    let mut parts: Vec<UploadedPart> = Vec::new();
-    let summary = loop {
-        let ahead = source.read_ahead();
-        if !ahead.is_empty() {
-            source.fill(&bucket, &key, &ahead).await.map_err(infra)?;
+    let mut restarts = 0;
+    let (ex, upload, parts, summary) = loop {
+        let mut ex = open(&bucket, &key, &source, &options).await?;
+        if job.plan.is_none() {
+            let info = ex.info();
+            if let Some(input) = &mut job.input_file {
+                input.duration = info.duration;
+                input.format = Some(info.container.as_str().to_string());
+            }
+            job.plan = serde_json::to_value(ex.plan()).ok();
+            p.set(job, Step::ExtractingAudio, 35, true).await?;
         }
-        let step = ex.step_packets(PACKETS_PER_STEP);
-        if let Some(block) = source.take_miss() {
-            let _ = upload.abort().await;
-            return Err(fail(
-                ErrorCode::ExtractionFailed,
-                "the input's layout needs reads far from the current position",
-                format!("offset {} MiB was needed out of order", block),
-            ));
-        }
-        for part in ex.sink_mut().take_full_parts() {
-            let number = parts.len() as u16 + 2;
-            parts.push(upload.upload_part(number, part).await.map_err(infra)?);
-        }
-        match step {
-            Ok(EngineStep::Progress(f)) => p.set(job, Step::ExtractingAudio, 35 + (f * 60.0) as u8, false).await?,
-            Ok(EngineStep::Done(summary)) => break summary,
+        let upload = bucket.create_multipart_upload(output_key(&job.job_id)).execute().await.map_err(infra)?;
+        let mut parts: Vec<UploadedPart> = Vec::new();
+        // `None`: a read missed the cache; start again with that region fetched.
+        let outcome = loop {
+            let ahead = source.read_ahead();
+            if !ahead.is_empty() {
+                source.fill(&bucket, &key, &ahead).await.map_err(infra)?;
+            }
+            let step = ex.step_packets(PACKETS_PER_STEP);
+            if let Some(block) = source.take_miss() {
+                source.fill(&bucket, &key, &source.ahead_of(block)).await.map_err(infra)?;
+                break Ok(None);
+            }
+            for part in ex.sink_mut().take_full_parts() {
+                let number = parts.len() as u16 + 2;
+                parts.push(upload.upload_part(number, part).await.map_err(infra)?);
+            }
+            match step {
+                Ok(EngineStep::Progress(f)) => p.set(job, Step::ExtractingAudio, 35 + (f * 60.0) as u8, false).await?,
+                Ok(EngineStep::Done(summary)) => break Ok(Some(summary)),
+                Err(e) => break Err(e),
+            }
+        };
+        match outcome {
+            Ok(Some(summary)) => break (ex, upload, parts, summary),
+            Ok(None) if restarts < MAX_RESTARTS => {
+                restarts += 1;
+                let _ = upload.abort().await;
+            }
+            Ok(None) => {
+                let _ = upload.abort().await;
+                return Err(fail(
+                    ErrorCode::ExtractionFailed,
+                    "the input's layout needs too many reads out of order",
+                    format!("{MAX_RESTARTS} restarts"),
+                ));
+            }
             Err(e) => {
                 let _ = upload.abort().await;
                 return Err(e);
             }
         }
     };
+    let info = ex.info().clone();
     p.set(job, Step::Finalizing, 96, true).await?;
     let sink = ex.into_sink();
     let (first, last) = sink.into_parts();
@@ -231,7 +251,7 @@ async fn open(
     for _ in 0..MAX_OPEN_ROUNDS {
         let result = Extraction::new(source.clone(), options, PartSink::default());
         match source.take_miss() {
-            Some(block) => source.fill(bucket, key, &around_miss(source, block)).await.map_err(infra)?,
+            Some(block) => source.fill(bucket, key, &source.ahead_of(block)).await.map_err(infra)?,
             None => return result,
         }
     }

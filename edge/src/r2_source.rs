@@ -1,9 +1,11 @@
 //! The engine reads synchronously (`ByteSource::read_at`), but R2 reads are asynchronous and a
 //! Worker cannot block. So the input is read through a block cache that the job fills with
 //! ranged R2 reads *between* engine calls: before opening (retrying the open after each miss,
-//! which only re-parses headers) and before each small step (reading ahead of the furthest
-//! offset read so far, since demuxing moves forward through the file). Memory stays at the
-//! cache size whatever the input size.
+//! which only re-parses headers) and before each small step (reading ahead of the most recent
+//! read, since demuxing moves forward through the file). A read the cache cannot serve in the
+//! middle of a step (the first packet after an index at the end of the file, or a jump) makes
+//! the job start the extraction again with that region fetched. Memory stays at the cache size
+//! whatever the input size.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
@@ -25,8 +27,8 @@ struct Cache {
     lru: VecDeque<u64>,
     /// The first block a read needed and did not find since the last fill.
     miss: Option<u64>,
-    /// End of the furthest read so far.
-    high_water: u64,
+    /// End of the most recent read: where the demuxer reads next.
+    cursor: u64,
 }
 
 /// A cloneable handle: the engine reads through one clone while the job fills another.
@@ -40,7 +42,7 @@ impl CachedSource {
             blocks: BTreeMap::new(),
             lru: VecDeque::new(),
             miss: None,
-            high_water: 0,
+            cursor: 0,
         })))
     }
 
@@ -63,10 +65,15 @@ impl CachedSource {
         .unwrap_or_default()
     }
 
-    /// Blocks from the furthest read on that are not cached yet.
+    /// Blocks from the most recent read on that are not cached yet.
     pub fn read_ahead(&self) -> Vec<u64> {
-        let hw = self.with(|c| c.high_water).unwrap_or(0);
-        self.missing(hw / BLOCK, READ_AHEAD_BLOCKS)
+        let cursor = self.with(|c| c.cursor).unwrap_or(0);
+        self.missing(cursor / BLOCK, READ_AHEAD_BLOCKS)
+    }
+
+    /// `block` and the read-ahead after it, not cached yet.
+    pub fn ahead_of(&self, block: u64) -> Vec<u64> {
+        self.missing(block, READ_AHEAD_BLOCKS)
     }
 
     fn insert(&self, block: u64, data: Vec<u8>) {
@@ -127,13 +134,8 @@ impl ByteSource for CachedSource {
             let at = (offset - block * BLOCK) as usize;
             let n = buf.len().min(data.len().saturating_sub(at));
             buf[..n].copy_from_slice(&data[at..at + n]);
-            c.high_water = c.high_water.max(offset + n as u64);
+            c.cursor = offset + n as u64;
             Ok(n)
         })?
     }
-}
-
-/// The missed block and the few after it: what to fetch after a failed open.
-pub fn around_miss(source: &CachedSource, block: u64) -> Vec<u64> {
-    source.missing(block, 2)
 }
