@@ -1,8 +1,9 @@
 //! The queue's messages and the consumer loop: job processing and webhook deliveries share
 //! one queue; within a batch, higher-priority jobs go first.
 
+use futures_util::future::{join, join_all};
 use serde::{Deserialize, Serialize};
-use worker::{Env, MessageBatch, MessageBuilder, MessageExt};
+use worker::{Env, Message, MessageBatch, MessageBuilder, MessageExt};
 
 use crate::config::WORK;
 use crate::jobs::Job;
@@ -46,23 +47,35 @@ fn rank(w: &Work) -> u8 {
     }
 }
 
+/// Runs one message and acknowledges it, or hands it back to the queue on an infrastructure
+/// failure (the job store unreachable, …); after the queue's retries it goes to the dead-letter
+/// queue.
+async fn handle(env: &Env, m: &Message<Work>) {
+    let result = match m.body() {
+        Work::Process { job_id, .. } => process::run(env, job_id).await,
+        Work::Webhook { job_id, attempt } => webhook::deliver(env, job_id, *attempt).await,
+    };
+    match result {
+        Ok(()) => m.ack(),
+        Err(e) => {
+            worker::console_error!("work {:?} failed, will retry: {e}", m.body());
+            m.retry();
+        }
+    }
+}
+
+/// Webhook deliveries run concurrently, alongside the jobs, so a slow receiver never holds up
+/// work; jobs run one after another, highest priority first.
 pub async fn consume(batch: MessageBatch<Work>, env: &Env) -> worker::Result<()> {
     let mut messages = batch.messages()?;
     messages.sort_by_key(|m| rank(m.body()));
-    for m in messages {
-        let result = match m.body() {
-            Work::Process { job_id, .. } => process::run(env, job_id).await,
-            Work::Webhook { job_id, attempt } => webhook::deliver(env, job_id, *attempt).await,
-        };
-        match result {
-            Ok(()) => m.ack(),
-            // Infrastructure failures (the job store unreachable, …): let the queue retry; after
-            // its retries the message goes to the dead-letter queue.
-            Err(e) => {
-                worker::console_error!("work {:?} failed, will retry: {e}", m.body());
-                m.retry();
-            }
+    let (hooks, jobs): (Vec<_>, Vec<_>) = messages.into_iter().partition(|m| matches!(m.body(), Work::Webhook { .. }));
+    let deliveries = join_all(hooks.iter().map(|m| handle(env, m)));
+    let work = async {
+        for m in &jobs {
+            handle(env, m).await;
         }
-    }
+    };
+    join(deliveries, work).await;
     Ok(())
 }
