@@ -258,7 +258,10 @@ _wasm_cargo_install() {   # _wasm_cargo_install CRATE VERSION BINARY [--locked-t
 
 wasm_install_clis() {
   _wasm_cargo_install wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen --locked-then-unlocked
-  _wasm_cargo_install wasm-pack "$WASM_PACK_VERSION" wasm-pack
+  # wasm-pack builds the browser package only (scripts/setup --with-browser).
+  if [ "${WASM_WITH_PACK:-0}" = 1 ]; then
+    _wasm_cargo_install wasm-pack "$WASM_PACK_VERSION" wasm-pack
+  fi
   _wasm_cargo_install worker-build "$WORKER_BUILD_VERSION" worker-build
 
   # wasm-opt (binaryen) from npm: wasm-pack and worker-build otherwise download it from
