@@ -68,10 +68,15 @@ const VIDEO_TYPES = {
   '.ogg': 'audio/ogg', '.opus': 'audio/ogg',
 };
 
-function listen(server) {
+/** Listens on a free loopback port, keeping open connections in `sockets` (for close()). */
+function listen(server, sockets) {
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   return new Promise((res, rej) => {
     server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => res(server.address().port));
+    server.listen(0, '127.0.0.1', () => {
+      const port = server.address().port;
+      res({ port, origin: `http://127.0.0.1:${port}` });
+    });
   });
 }
 
@@ -197,9 +202,7 @@ export async function startFixtureServer() {
       res.end(String(e));
     }
   });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  const port = await listen(server);
-  const origin = `http://127.0.0.1:${port}`;
+  const { port, origin } = await listen(server, sockets);
   return {
     port,
     origin,
@@ -266,9 +269,7 @@ export async function startWebhookReceiver() {
       res.end('ok\n');
     });
   });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  const port = await listen(server);
-  const origin = `http://127.0.0.1:${port}`;
+  const { port, origin } = await listen(server, sockets);
   return {
     port,
     origin,
