@@ -52,5 +52,5 @@ pub use extract::{probe, Extraction, Step, Summary};
 pub use info::{AudioCodec, Container, MediaInfo, Tags, TrackInfo, TrackKind};
 pub use options::{parse_bitrate, ExtractOptions, OutputFormat, Quality};
 pub use plan::{plan, Conversion, Mode, Plan, TranscodeReason};
-pub use sink::{ByteSink, VecSink};
+pub use sink::{ByteSink, ChunkSink, VecSink};
 pub use source::{ByteSource, SliceSource};

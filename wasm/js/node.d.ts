@@ -1,0 +1,17 @@
+// converso-audio in Node 20+: a path (or file: URL) is read in slices, never loaded whole.
+import type { ExtractControls, ExtractResultBase, MediaInfo, OutputOptions } from './types.js';
+
+export * from './types.js';
+
+export type Input = string | URL | Blob | ArrayBuffer | Uint8Array;
+
+export interface ExtractResult extends ExtractResultBase {
+  /** The output. */
+  bytes: Uint8Array;
+}
+
+/** Describes a video or audio file: container, duration, tracks and tags. */
+export function probe(input: Input): Promise<MediaInfo>;
+
+/** Extracts the audio of `input` as `options.format`, copying the packets when the codec allows. */
+export function extract(input: Input, options: OutputOptions, controls?: ExtractControls): Promise<ExtractResult>;

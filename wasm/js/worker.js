@@ -1,0 +1,49 @@
+// The dedicated Web Worker that runs one probe or extraction for index.js. It reads a File or
+// Blob in slices with FileReaderSync (never the whole file at once), and gathers the output
+// into a Blob as it is produced, so a multi-GB input stays out of memory.
+
+import init, * as wasm from './converso_wasm.js';
+import { cachedReader, extractWith, memoryReader, probeWith } from './engine.js';
+
+// Output chunks are folded into the Blob once this many bytes are pending: the browser may then
+// keep them outside the JS heap.
+const FOLD = 16 * 1024 * 1024;
+
+function reader(input) {
+  if (input instanceof Blob) {
+    const files = new FileReaderSync();
+    const read = cachedReader((offset, size) => new Uint8Array(files.readAsArrayBuffer(input.slice(offset, offset + size))));
+    return { read, len: input.size };
+  }
+  return { read: memoryReader(input), len: input.byteLength };
+}
+
+self.onmessage = async ({ data: { op, input, options, module } }) => {
+  try {
+    await init({ module_or_path: module });
+    const { read, len } = reader(input);
+    if (op === 'probe') {
+      self.postMessage({ type: 'result', info: probeWith(wasm, read, len) });
+      return;
+    }
+    let body = new Blob([]);
+    let pending = [];
+    let pendingBytes = 0;
+    const onChunks = (chunks) => {
+      for (const c of chunks) pendingBytes += c.byteLength;
+      pending.push(...chunks);
+      if (pendingBytes >= FOLD) {
+        body = new Blob([body, ...pending]);
+        pending = [];
+        pendingBytes = 0;
+      }
+    };
+    const onProgress = (p) => self.postMessage({ type: 'progress', ...p });
+    const r = await extractWith(wasm, read, len, options, { onProgress, onChunks });
+    const blob = new Blob([r.head, body, ...pending, r.tail], { type: r.output.mimeType });
+    self.postMessage({ type: 'result', blob, info: r.info, plan: r.plan, output: r.output });
+  } catch (e) {
+    const { code, message, details } = e;
+    self.postMessage({ type: 'error', error: { code, message: message ?? String(e), details } });
+  }
+};
