@@ -293,6 +293,8 @@ fn read_tags(reader: &mut dyn FormatReader) -> Tags {
     let Some(rev) = meta.skip_to_latest() else {
         return tags;
     };
+    // Vorbis comments written by ffmpeg carry the comment as DESCRIPTION.
+    let mut description = None;
     for tag in &rev.media.tags {
         let slot = match &tag.std {
             Some(StandardTag::TrackTitle(v)) => Some((&mut tags.title, v)),
@@ -300,6 +302,7 @@ fn read_tags(reader: &mut dyn FormatReader) -> Tags {
             Some(StandardTag::Album(v)) => Some((&mut tags.album, v)),
             Some(StandardTag::RecordingDate(v) | StandardTag::ReleaseDate(v)) => Some((&mut tags.date, v)),
             Some(StandardTag::Comment(v)) => Some((&mut tags.comment, v)),
+            Some(StandardTag::Description(v)) => Some((&mut description, v)),
             Some(StandardTag::Language(v)) => Some((&mut tags.language, v)),
             _ => None,
         };
@@ -307,6 +310,7 @@ fn read_tags(reader: &mut dyn FormatReader) -> Tags {
             slot.get_or_insert_with(|| v.to_string());
         }
     }
+    tags.comment = tags.comment.or(description);
     tags
 }
 

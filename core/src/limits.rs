@@ -21,3 +21,8 @@ pub const MAX_MP4_BOXES: usize = 10_000;
 
 /// Most channels accepted in a decoded stream.
 pub const MAX_CHANNELS: usize = 32;
+
+/// Bytes kept of each tag value that `preserveMetadata` copies (cut at a character boundary):
+/// the tags, and the header fields patched after them at the end (the MP3 Info frame, WAV
+/// sizes), stay within the first 32 KB of the output.
+pub const MAX_TAG_BYTES: usize = 4096;

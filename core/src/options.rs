@@ -137,10 +137,12 @@ pub struct ExtractOptions {
     /// Bitrate such as `"192k"` or `"192000"`; overrides `quality`. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bitrate: Option<String>,
-    /// EBU R128 loudness normalisation. Default: `false`.
+    /// Loudness normalisation to −16 LUFS integrated (EBU R128 / ITU-R BS.1770), true peak at
+    /// most −1 dBTP; always re-encodes. Default: `false`.
     #[serde(default)]
     pub normalize: bool,
-    /// Copy the source's tags into the output. Default: `false`.
+    /// Copy the source's title, artist, album, date, comment and language into the output's
+    /// own tag form (ID3v2, Vorbis comments, RIFF `INFO`; `aac` has none). Default: `false`.
     #[serde(default)]
     pub preserve_metadata: bool,
     /// Which audio track to extract, counting audio tracks from 0 (not an API field; the CLI's
@@ -184,18 +186,9 @@ impl ExtractOptions {
         Ok(opts)
     }
 
-    /// Checks what serde cannot: the bitrate syntax, and options not available yet.
+    /// Checks what serde cannot: the bitrate syntax.
     pub fn validate(&self) -> Result<()> {
         self.bitrate_bps()?;
-        // Refused rather than silently ignored until they are built.
-        if self.normalize {
-            return Err(Error::invalid_output("output.normalize is not available in this version")
-                .with_details("loudness normalisation is planned; extract without it for now"));
-        }
-        if self.preserve_metadata {
-            return Err(Error::invalid_output("output.preserveMetadata is not available in this version")
-                .with_details("copying tags into the output is planned; extract without it for now"));
-        }
         Ok(())
     }
 
@@ -233,9 +226,10 @@ mod tests {
         assert_eq!(o.quality, Some(Quality::Medium));
         assert!(!o.normalize);
         assert!(!o.preserve_metadata);
-        // The spec's example asks for normalisation, which is refused until it is built.
-        let e = ExtractOptions::from_json(r#"{"format":"mp3","quality":"medium","normalize":true}"#).unwrap_err();
-        assert!(e.message.contains("output.normalize"));
+        let o = ExtractOptions::from_json(r#"{"format":"mp3","quality":"medium","normalize":true}"#).unwrap();
+        assert!(o.normalize);
+        let o = ExtractOptions::from_json(r#"{"format":"opus","preserveMetadata":true}"#).unwrap();
+        assert!(o.preserve_metadata && !o.normalize);
     }
 
     #[test]

@@ -95,6 +95,10 @@ pub struct Plan {
     /// channel count to the one encoded (standard downmix coefficients).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub downmix: Option<Conversion>,
+    /// What an option cannot do for this input and format, for people (e.g. `preserveMetadata`
+    /// with `aac` output, which has no tag format). Not errors: the extraction goes ahead.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A change of sample rate or channel count.
@@ -146,10 +150,18 @@ pub fn plan(info: &MediaInfo, options: &ExtractOptions) -> Result<Plan> {
         None => Mode::Copy,
         Some(reason) => Mode::Transcode { reason },
     };
-    let mut plan = Plan { track: track.clone(), format, mode, bitrate: None, resample: None, downmix: None };
+    let mut plan =
+        Plan { track: track.clone(), format, mode, bitrate: None, resample: None, downmix: None, notes: Vec::new() };
     if let Mode::Transcode { reason } = &plan.mode {
         check_transcode(track, codec, format, reason)?;
         lossy_settings(&mut plan, options)?;
+    }
+    if options.preserve_metadata {
+        if format == OutputFormat::Aac {
+            plan.notes.push("aac output (ADTS) has no tag format: the source's tags are not written".into());
+        } else if crate::mux::tags::of_source(info, track).is_empty() {
+            plan.notes.push("the input has no title, artist, album, date, comment or language to copy".into());
+        }
     }
     Ok(plan)
 }

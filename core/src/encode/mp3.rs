@@ -18,7 +18,8 @@
 //! players use for the duration and decoders (ffmpeg, browsers) to trim back to exactly the
 //! input. Its counts are known only at the end: it is written as a placeholder and patched
 //! with [`ByteSink::write_at`]; a sink that cannot patch gets no Info frame at all (a wrong one
-//! is worse than none), and then decodes with the delay and padding in.
+//! is worse than none), and then decodes with the delay and padding in. An ID3v2 tag, when
+//! there are tags to copy, comes before it: the file starts with the tag, as players expect.
 
 use rusty_mp3::encode::lametag::{self, TagInfo, TagStats};
 use rusty_mp3::encode::Mp3Encode;
@@ -49,6 +50,8 @@ pub(crate) struct Mp3Encoder {
     banked: usize,
     /// The Info frame's header and running totals, when the sink can patch it in.
     tag: Option<(FrameHeader, TagStats)>,
+    /// Where the Info frame starts: after the ID3v2 tag.
+    tag_offset: u64,
 }
 
 fn failed(e: impl std::fmt::Display) -> Error {
@@ -57,11 +60,12 @@ fn failed(e: impl std::fmt::Display) -> Error {
 
 impl Mp3Encoder {
     /// Starts a stream of `channels` (1 or 2) at `rate` (a Layer III rate) and `kbps` (a legal
-    /// bitrate for that rate's MPEG version).
-    pub fn begin(sink: &mut dyn ByteSink, rate: u32, channels: usize, kbps: u32) -> Result<Mp3Encoder> {
+    /// bitrate for that rate's MPEG version), after `id3` (an ID3v2 tag, or empty).
+    pub fn begin(sink: &mut dyn ByteSink, rate: u32, channels: usize, kbps: u32, id3: &[u8]) -> Result<Mp3Encoder> {
         let header = rusty_mp3::encoder_header(rate, channels as u16, kbps).map_err(|e| {
             Error::invalid_output("MP3 cannot store this audio").with_details(format!("{rate} Hz: {e}"))
         })?;
+        sink.write(id3)?;
         let tag = if sink.can_write_at() {
             let tag_header = lametag::tag_header(&header);
             let stats = TagStats::new(tag_header.frame_size());
@@ -81,6 +85,7 @@ impl Mp3Encoder {
             frames: 0,
             banked: 0,
             tag,
+            tag_offset: id3.len() as u64,
         })
     }
 
@@ -167,7 +172,7 @@ impl FloatEncoder for Mp3Encoder {
         self.flush_reservoir(sink)?;
         if let Some((header, stats)) = &self.tag {
             let padding = lametag::padding_for(self.input, delay, self.spf);
-            sink.write_at(0, &lametag::tag_frame(header, stats, &tag_info(delay, padding)))?;
+            sink.write_at(self.tag_offset, &lametag::tag_frame(header, stats, &tag_info(delay, padding)))?;
         }
         Ok(())
     }
@@ -194,7 +199,7 @@ mod tests {
     #[test]
     fn info_frame_counts_the_frames_and_bytes() {
         let mut sink = VecSink::default();
-        let mut enc = Mp3Encoder::begin(&mut sink, 44100, 2, 128).unwrap();
+        let mut enc = Mp3Encoder::begin(&mut sink, 44100, 2, 128, &[]).unwrap();
         for c in sine(44100).chunks(2000) {
             enc.encode(&mut sink, c).unwrap();
         }
@@ -214,13 +219,28 @@ mod tests {
     }
 
     #[test]
+    fn the_info_frame_follows_an_id3_tag_and_is_patched_there() {
+        let id3 = b"ID3\x04\0\0\0\0\0\0";
+        let mut plain = VecSink::default();
+        let mut enc = Mp3Encoder::begin(&mut plain, 44100, 2, 128, &[]).unwrap();
+        enc.encode(&mut plain, &sine(5000)).unwrap();
+        enc.finish(&mut plain).unwrap();
+        let mut tagged = VecSink::default();
+        let mut enc = Mp3Encoder::begin(&mut tagged, 44100, 2, 128, id3).unwrap();
+        enc.encode(&mut tagged, &sine(5000)).unwrap();
+        enc.finish(&mut tagged).unwrap();
+        assert_eq!(&tagged.bytes[..id3.len()], id3);
+        assert_eq!(&tagged.bytes[id3.len()..], &plain.bytes[..]);
+    }
+
+    #[test]
     fn pipes_get_no_info_frame_and_the_same_audio() {
         let mut pipe = Pipe(Vec::new());
-        let mut enc = Mp3Encoder::begin(&mut pipe, 48000, 2, 192).unwrap();
+        let mut enc = Mp3Encoder::begin(&mut pipe, 48000, 2, 192, &[]).unwrap();
         enc.encode(&mut pipe, &sine(10_000)).unwrap();
         enc.finish(&mut pipe).unwrap();
         let mut sink = VecSink::default();
-        let mut enc = Mp3Encoder::begin(&mut sink, 48000, 2, 192).unwrap();
+        let mut enc = Mp3Encoder::begin(&mut sink, 48000, 2, 192, &[]).unwrap();
         enc.encode(&mut sink, &sine(10_000)).unwrap();
         enc.finish(&mut sink).unwrap();
         assert!(!pipe.0.windows(4).any(|w| w == b"Info"));
@@ -232,12 +252,12 @@ mod tests {
         for (rate, kbps) in [(8000, 32), (22050, 64), (32000, 320), (44100, 96)] {
             for ch in [1, 2] {
                 let mut sink = VecSink::default();
-                let mut enc = Mp3Encoder::begin(&mut sink, rate, ch, kbps).unwrap();
+                let mut enc = Mp3Encoder::begin(&mut sink, rate, ch, kbps, &[]).unwrap();
                 enc.encode(&mut sink, &sine(3000)[..3000 * ch]).unwrap();
                 enc.finish(&mut sink).unwrap();
                 assert!(sink.bytes.len() > 100, "{rate} Hz {ch} ch");
             }
         }
-        assert!(Mp3Encoder::begin(&mut VecSink::default(), 44000, 2, 128).is_err());
+        assert!(Mp3Encoder::begin(&mut VecSink::default(), 44000, 2, 128, &[]).is_err());
     }
 }

@@ -54,13 +54,14 @@ fn failed(e: impl std::fmt::Display) -> Error {
 impl OpusEncoder {
     /// Starts an Ogg Opus stream of `channels` (1 to 8, in WAV order) at `rate` (8, 12, 16, 24 or
     /// 48 kHz) and `bitrate` bits per second (in all); `source_rate` is recorded in the header
-    /// for information.
+    /// for information, `comments` (`KEY=value`) in the OpusTags packet.
     pub fn begin(
         sink: &mut dyn ByteSink,
         rate: u32,
         channels: usize,
         bitrate: u32,
         source_rate: u32,
+        comments: &[String],
     ) -> Result<OpusEncoder> {
         let refused = |e: opus_pure::Error| {
             Error::invalid_output("Opus cannot store this audio").with_details(format!("{channels} ch {rate} Hz: {e}"))
@@ -83,7 +84,7 @@ impl OpusEncoder {
             let head = opus_head(channels as u8, pre_skip, source_rate, Some(map));
             (Codec::Multi(Box::new(enc)), lookahead, head, Some(order))
         };
-        let ogg = Ogg::begin(sink, &[head, tags_packet(&[])], Granules::Opus, 48_000, None)?;
+        let ogg = Ogg::begin(sink, &[head, tags_packet(comments)], Granules::Opus, 48_000, None)?;
         Ok(OpusEncoder {
             enc,
             order,
@@ -198,7 +199,7 @@ mod tests {
     fn head_pre_skip_and_final_granule() {
         for (rate, n) in [(48_000u32, 48_000usize), (16_000, 1234), (48_000, 0)] {
             let mut sink = VecSink::default();
-            let mut enc = OpusEncoder::begin(&mut sink, rate, 2, 96_000, 44_100).unwrap();
+            let mut enc = OpusEncoder::begin(&mut sink, rate, 2, 96_000, 44_100, &[]).unwrap();
             let tone: Vec<f32> = (0..n * 2).map(|i| 0.5 * (i as f32 * 0.03).sin()).collect();
             for c in tone.chunks(1000) {
                 enc.encode(&mut sink, c).unwrap();
@@ -219,7 +220,7 @@ mod tests {
     #[test]
     fn surround_head_has_the_family_1_mapping() {
         let mut sink = VecSink::default();
-        let mut enc = OpusEncoder::begin(&mut sink, 48_000, 6, 192_000, 48_000).unwrap();
+        let mut enc = OpusEncoder::begin(&mut sink, 48_000, 6, 192_000, 48_000, &[]).unwrap();
         enc.encode(&mut sink, &vec![0.1; 6 * 2000]).unwrap();
         enc.finish(&mut sink).unwrap();
         let head = &sink.bytes[28..28 + 27];
@@ -228,6 +229,6 @@ mod tests {
         assert_eq!((head[9], head[18], head[19], head[20]), (6, 1, 4, 2));
         assert_eq!(&head[21..27], &[0, 4, 1, 2, 3, 5]);
         assert!(crate::codec::opus::valid_head(head).is_some());
-        assert!(OpusEncoder::begin(&mut VecSink::default(), 48_000, 9, 192_000, 48_000).is_err());
+        assert!(OpusEncoder::begin(&mut VecSink::default(), 48_000, 9, 192_000, 48_000, &[]).is_err());
     }
 }

@@ -13,8 +13,10 @@ pub(crate) struct WavEncoder {
 }
 
 impl WavEncoder {
-    pub fn begin(sink: &mut dyn ByteSink, spec: WavSpec) -> Result<WavEncoder> {
-        Ok(WavEncoder { wav: Wav::begin(sink, spec)?, bytes_per_sample: usize::from(spec.bits / 8), buf: Vec::new() })
+    /// Writes the header; `info` is a `LIST` chunk of tags, or empty.
+    pub fn begin(sink: &mut dyn ByteSink, spec: WavSpec, info: &[u8]) -> Result<WavEncoder> {
+        let wav = Wav::begin(sink, spec, info)?;
+        Ok(WavEncoder { wav, bytes_per_sample: usize::from(spec.bits / 8), buf: Vec::new() })
     }
 }
 

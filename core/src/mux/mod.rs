@@ -4,6 +4,7 @@
 pub(crate) mod adts;
 pub(crate) mod flac;
 pub(crate) mod ogg;
+pub(crate) mod tags;
 pub(crate) mod wav;
 
 use crate::error::Result;

@@ -3,7 +3,8 @@
 //! Hand-written rather than `hound`: hound needs `Seek` over the whole output, while converso
 //! must also stream to pipes. The header is written first with the sizes unknown (0xFFFFFFFF,
 //! which ffmpeg and most players accept for streams) and patched through `write_at` when the
-//! sink allows.
+//! sink allows. Tags go in a `LIST`/`INFO` chunk between `fmt ` and `data` (see `mux::tags`), so
+//! readers of a stream meet them before the samples.
 
 use super::PacketMuxer;
 use crate::error::{Error, Result};
@@ -44,18 +45,19 @@ pub(crate) struct Wav {
 }
 
 impl Wav {
-    pub fn begin(sink: &mut dyn ByteSink, spec: WavSpec) -> Result<Wav> {
+    /// Writes the header; `info` is a complete `LIST` chunk (word-aligned) or empty.
+    pub fn begin(sink: &mut dyn ByteSink, spec: WavSpec, info: &[u8]) -> Result<Wav> {
         if spec.channels == 0 || spec.sample_rate == 0 || !matches!(spec.bits, 8 | 16 | 24 | 32) {
             return Err(Error::invalid_video("the audio has no valid PCM layout for WAV"));
         }
-        let header = header(spec);
+        let header = header(spec, info);
         sink.write(&header)?;
         Ok(Wav { header_len: header.len(), data_len: 0 })
     }
 }
 
 /// The header with both sizes unknown (0xFFFFFFFF).
-fn header(spec: WavSpec) -> Vec<u8> {
+fn header(spec: WavSpec, info: &[u8]) -> Vec<u8> {
     let extensible = spec.channels > 2;
     let block_align = spec.channels * (spec.bits / 8);
     let header_len = if extensible { HEADER_EXTENSIBLE } else { HEADER_PCM };
@@ -85,6 +87,7 @@ fn header(spec: WavSpec) -> Vec<u8> {
         h.extend_from_slice(&format.to_le_bytes());
         h.extend_from_slice(&[0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71]);
     }
+    h.extend_from_slice(info);
     h.extend_from_slice(b"data");
     h.extend_from_slice(&u32::MAX.to_le_bytes());
     h
@@ -130,7 +133,7 @@ mod tests {
     #[test]
     fn sizes_are_patched_and_odd_data_padded() {
         let mut sink = VecSink::default();
-        let mut w = Wav::begin(&mut sink, spec(1)).unwrap();
+        let mut w = Wav::begin(&mut sink, spec(1), &[]).unwrap();
         w.write_packet(&mut sink, &[1, 2, 3]).unwrap();
         w.finish(&mut sink).unwrap();
         let b = &sink.bytes;
@@ -142,9 +145,24 @@ mod tests {
     #[test]
     fn multichannel_uses_the_extensible_header() {
         let mut sink = VecSink::default();
-        Wav::begin(&mut sink, spec(6)).unwrap().finish(&mut sink).unwrap();
+        Wav::begin(&mut sink, spec(6), &[]).unwrap().finish(&mut sink).unwrap();
         assert_eq!(sink.bytes.len(), 68);
         assert_eq!(&sink.bytes[20..22], &0xFFFEu16.to_le_bytes());
-        assert!(Wav::begin(&mut VecSink::default(), spec(0)).is_err());
+        assert!(Wav::begin(&mut VecSink::default(), spec(0), &[]).is_err());
+    }
+
+    #[test]
+    fn info_chunk_sits_before_data_and_sizes_count_it() {
+        let info = b"LIST\x0c\0\0\0INFOINAM\x00\0\0\0";
+        let mut sink = VecSink::default();
+        let mut w = Wav::begin(&mut sink, spec(1), info).unwrap();
+        w.write_packet(&mut sink, &[1, 2]).unwrap();
+        w.finish(&mut sink).unwrap();
+        let b = &sink.bytes;
+        assert_eq!(&b[36..36 + info.len()], info);
+        let data = 36 + info.len();
+        assert_eq!(&b[data..data + 4], b"data");
+        assert_eq!(u32::from_le_bytes(b[data + 4..data + 8].try_into().unwrap()), 2);
+        assert_eq!(u32::from_le_bytes(b[4..8].try_into().unwrap()) as usize, b.len() - 8);
     }
 }

@@ -48,6 +48,8 @@ pub(crate) struct FlacEncoder {
     /// Best fixed order and its residual sum for left, right, mid and side.
     fixed: [(usize, u64); 4],
     scratch: Scratch,
+    /// Whether a VORBIS_COMMENT block follows STREAMINFO.
+    tagged: bool,
 }
 
 /// Buffers reused from frame to frame.
@@ -79,7 +81,14 @@ enum Subframe {
 }
 
 impl FlacEncoder {
-    pub fn begin(sink: &mut dyn ByteSink, sample_rate: u32, channels: usize, bits: u32) -> Result<FlacEncoder> {
+    /// Starts a stream; `comments` (`KEY=value`) go in a VORBIS_COMMENT block after STREAMINFO.
+    pub fn begin(
+        sink: &mut dyn ByteSink,
+        sample_rate: u32,
+        channels: usize,
+        bits: u32,
+        comments: &[String],
+    ) -> Result<FlacEncoder> {
         if !(1..=8).contains(&channels) || !(8..=24).contains(&bits) || !(1..1 << 20).contains(&sample_rate) {
             return Err(Error::invalid_output("FLAC cannot store this audio layout").with_details(format!(
                 "{channels} channels, {bits} bits, {sample_rate} Hz (FLAC: 1–8 channels, 8–24 bits here)"
@@ -101,18 +110,21 @@ impl FlacEncoder {
             chans: vec![Vec::new(); channels.max(2) + 2],
             fixed: [(0, 0); 4],
             scratch: Scratch::default(),
+            tagged: !comments.is_empty(),
         };
         sink.write(&enc.header(false))?;
+        crate::mux::flac::write_comment_block(sink, comments)?;
         Ok(enc)
     }
 
-    /// `fLaC` + STREAMINFO as the last metadata block; totals only when `complete`.
+    /// `fLaC` + STREAMINFO (the last metadata block unless tags follow); totals only when
+    /// `complete`.
     fn header(&self, complete: bool) -> Vec<u8> {
         let mut w = BitWriter::new();
         for b in b"fLaC" {
             w.put(8, u32::from(*b));
         }
-        w.put(1, 1);
+        w.put(1, u32::from(!self.tagged));
         w.put(7, 0);
         w.put(24, 34);
         w.put(16, BLOCK_SIZE as u32);
