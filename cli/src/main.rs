@@ -205,6 +205,7 @@ fn extract(
         let sink = StdoutSink(io::BufWriter::new(io::stdout()));
         let mut ex = Extraction::new(source, options, sink)?;
         eprintln!("converso: {}", ex.plan().describe());
+        print_notes(ex.plan());
         run(&mut ex)?;
         return Ok(());
     }
@@ -216,6 +217,7 @@ fn extract(
     let mut ex = Extraction::new(source, options, sink)?;
     if !json {
         eprintln!("converso: {} → {}", ex.plan().describe(), output.display());
+        print_notes(ex.plan());
     }
     let summary = run(&mut ex)?;
     let plan = ex.plan().clone();
@@ -225,6 +227,13 @@ fn extract(
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     }
     Ok(())
+}
+
+/// The plan's notes (what an option cannot do here), one line each.
+fn print_notes(plan: &converso_core::Plan) {
+    for note in &plan.notes {
+        eprintln!("converso: note: {note}");
+    }
 }
 
 /// Steps the extraction to the end, with a progress bar when stderr is a terminal.
@@ -246,6 +255,11 @@ fn run<K: converso_core::ByteSink>(ex: &mut Extraction<K>) -> Result<converso_co
         b.finish_and_clear();
     }
     let summary = result?;
+    if let Some(n) = &summary.normalization {
+        let measured = n.input_lufs.map_or("silent".into(), |l| format!("{l:.1} LUFS"));
+        let limited = if n.peak_limited { ", held back by the true-peak cap" } else { "" };
+        eprintln!("converso: loudness {measured}, gain {:+.1} dB{limited}", n.gain_db);
+    }
     if summary.skipped_packets > 0 {
         eprintln!("converso: warning: {} damaged audio packets were skipped", summary.skipped_packets);
     }
