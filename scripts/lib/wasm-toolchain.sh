@@ -13,7 +13,7 @@
 #            /usr/bin/rustc and /usr/bin/rustdoc, and that directory is linked as "wasm".
 #
 # Optionally (wasm_install_clis) installs the pinned wasm CLIs: wasm-bindgen-cli,
-# wasm-pack, worker-build (cargo install) and wasm-opt (npm binaryen), and writes
+# worker-build (cargo install) and wasm-opt (npm binaryen), and writes
 # ~/.cargo/env-wasm.
 #
 # The caller provides: log MSG, note MSG (summary line), die MSG, apt_install PKG...
@@ -23,7 +23,6 @@
 
 # ---- pins (verified together) ---------------------------------------------------
 WASM_BINDGEN_VERSION="${WASM_BINDGEN_VERSION:-0.2.130}"   # must equal wasm-bindgen in Cargo.lock
-WASM_PACK_VERSION="${WASM_PACK_VERSION:-0.15.1}"
 WORKER_BUILD_VERSION="${WORKER_BUILD_VERSION:-0.8.7}"      # use with worker = "0.8"
 BINARYEN_NPM_VERSION="${BINARYEN_NPM_VERSION:-132.0.0}"     # wasm-opt 132 (runs on Node.js)
 WASM_DEBIAN_APT_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22 rust-web-clippy rustfmt-web)
@@ -258,13 +257,9 @@ _wasm_cargo_install() {   # _wasm_cargo_install CRATE VERSION BINARY [--locked-t
 
 wasm_install_clis() {
   _wasm_cargo_install wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen --locked-then-unlocked
-  # wasm-pack builds the browser package only (scripts/setup --with-browser).
-  if [ "${WASM_WITH_PACK:-0}" = 1 ]; then
-    _wasm_cargo_install wasm-pack "$WASM_PACK_VERSION" wasm-pack
-  fi
   _wasm_cargo_install worker-build "$WORKER_BUILD_VERSION" worker-build
 
-  # wasm-opt (binaryen) from npm: wasm-pack and worker-build otherwise download it from
+  # wasm-opt (binaryen) from npm: worker-build otherwise downloads it from
   # GitHub, which fails where only package registries are reachable.
   if command -v wasm-opt >/dev/null && [ ! -L "$CARGO_HOME/bin/wasm-opt" ]; then
     : # a wasm-opt of the user's own is in PATH: keep it

@@ -48,6 +48,19 @@ export function probeWith(wasm, read, len) {
   }
 }
 
+/** What an extraction of the input behind `read` with `options` would do, without doing it. */
+export function planWith(wasm, read, len, options) {
+  let job;
+  try {
+    job = new wasm.Job(read, len, optionsJson(options));
+    return JSON.parse(job.plan());
+  } catch (e) {
+    throw toConversoError(e);
+  } finally {
+    job?.free();
+  }
+}
+
 /**
  * Extracts the audio: calls `onChunks(Uint8Array[])` with output as it is produced and returns
  * `{head, tail, info, plan, output}`; the whole output is head, the chunks in order, tail.

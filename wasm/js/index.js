@@ -69,6 +69,12 @@ export async function probe(input, { signal } = {}) {
   return (await run('probe', input, undefined, { signal })).info;
 }
 
+/** What extract() would do with these options (copy or re-encode, and why), without doing it. */
+export async function plan(input, options, { signal } = {}) {
+  optionsJson(options);
+  return (await run('plan', input, options, { signal })).plan;
+}
+
 /** Extracts the audio of `input` as `options.format`; see index.d.ts. */
 export async function extract(input, options, { onProgress, signal } = {}) {
   optionsJson(options); // a non-object fails here, before a worker starts

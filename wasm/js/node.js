@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 import * as wasm from './converso_wasm.js';
 import { ConversoError } from './errors.js';
-import { cachedReader, extractWith, memoryReader, outputFilename, probeWith } from './engine.js';
+import { cachedReader, extractWith, memoryReader, outputFilename, planWith, probeWith } from './engine.js';
 
 export { ConversoError };
 
@@ -50,6 +50,17 @@ export async function probe(input) {
   const { read, len, close } = await open(input);
   try {
     return probeWith(wasm, read, len);
+  } finally {
+    close();
+  }
+}
+
+/** What extract() would do with these options (copy or re-encode, and why), without doing it. */
+export async function plan(input, options) {
+  load();
+  const { read, len, close } = await open(input);
+  try {
+    return planWith(wasm, read, len, options);
   } finally {
     close();
   }

@@ -3,7 +3,7 @@
 // into a Blob as it is produced, so a multi-GB input stays out of memory.
 
 import init, * as wasm from './converso_wasm.js';
-import { cachedReader, extractWith, memoryReader, probeWith } from './engine.js';
+import { cachedReader, extractWith, memoryReader, planWith, probeWith } from './engine.js';
 
 // Output chunks are folded into the Blob once this many bytes are pending: the browser may then
 // keep them outside the JS heap.
@@ -24,6 +24,10 @@ self.onmessage = async ({ data: { op, input, options, module } }) => {
     const { read, len } = reader(input);
     if (op === 'probe') {
       self.postMessage({ type: 'result', info: probeWith(wasm, read, len) });
+      return;
+    }
+    if (op === 'plan') {
+      self.postMessage({ type: 'result', plan: planWith(wasm, read, len, options) });
       return;
     }
     let body = new Blob([]);
