@@ -9,7 +9,7 @@ export const CHROMIUM = process.env.CONVERSO_CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
   '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'];
 
-/** A fresh headless Chromium with its own profile directory; `close()` removes both. */
+/** A fresh headless Chromium with its own profile directory (`profile`); `close()` removes both. */
 export async function launch() {
   const profile = mkdtempSync(join(tmpdir(), 'converso-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -19,7 +19,7 @@ export async function launch() {
     await context.close();
     rmSync(profile, { recursive: true, force: true });
   };
-  return { context, close };
+  return { context, close, profile };
 }
 
 /**

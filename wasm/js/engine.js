@@ -3,9 +3,12 @@
 
 import { toConversoError } from './errors.js';
 
-// Reads from the input in blocks of at least this size: the demuxer asks for a few KiB at a
-// time, and each call to FileReaderSync or fs.readSync has a fixed cost.
-const BLOCK = 512 * 1024;
+// Reads from the input in blocks: the demuxer asks for a few KiB at a time, and each call to
+// FileReaderSync or fs.readSync has a fixed cost. Reads that go on where the last block ended
+// double the block (sequential reading, e.g. Matroska); a jump starts small again (an MP4's
+// audio frames between large video frames, where big blocks would mostly read video).
+const MIN_BLOCK = 64 * 1024;
+const MAX_BLOCK = 4 * 1024 * 1024;
 // Give the event loop a turn this often (ms), so an abort can be noticed.
 const YIELD_EVERY = 50;
 // Report progress at most this often (ms).
@@ -17,9 +20,12 @@ const nextTurn = () => new Promise((resolve) => (globalThis.setImmediate ?? setT
 export function cachedReader(fetchBlock) {
   let start = 0;
   let block = new Uint8Array(0);
+  let size = MIN_BLOCK;
   return (offset, length) => {
     if (offset < start || offset + length > start + block.length) {
-      block = fetchBlock(offset, Math.max(length, BLOCK));
+      const sequential = block.length > 0 && offset >= start && offset <= start + block.length;
+      size = sequential ? Math.min(size * 2, MAX_BLOCK) : MIN_BLOCK;
+      block = fetchBlock(offset, Math.max(length, size));
       start = offset;
     }
     return block.subarray(offset - start, offset - start + length);

@@ -53,7 +53,8 @@ impl ByteSource for JsSource {
         if offset >= self.len || buf.is_empty() {
             return Ok(0);
         }
-        let want = buf.len().min((self.len - offset) as usize);
+        // In u64: on wasm32 a usize cannot hold what remains of an input over 4 GiB.
+        let want = (buf.len() as u64).min(self.len - offset) as usize;
         let bytes = READERS.with(|r| {
             let readers = r.borrow();
             let read = readers.get(&self.id).ok_or_else(|| io::Error::other("the input was closed"))?;
