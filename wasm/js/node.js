@@ -44,33 +44,30 @@ async function open(input) {
   return { read: memoryReader(bytes), len: bytes.length, name: input.name, close: () => {} };
 }
 
-/** Describes a video or audio file: container, duration, tracks and tags. */
-export async function probe(input) {
+/** Runs `fn` on the opened input, closing it after. */
+async function withInput(input, fn) {
   load();
-  const { read, len, close } = await open(input);
+  const opened = await open(input);
   try {
-    return probeWith(wasm, read, len);
+    return await fn(opened);
   } finally {
-    close();
+    opened.close();
   }
+}
+
+/** Describes a video or audio file: container, duration, tracks and tags. */
+export function probe(input) {
+  return withInput(input, ({ read, len }) => probeWith(wasm, read, len));
 }
 
 /** What extract() would do with these options (copy or re-encode, and why), without doing it. */
-export async function plan(input, options) {
-  load();
-  const { read, len, close } = await open(input);
-  try {
-    return planWith(wasm, read, len, options);
-  } finally {
-    close();
-  }
+export function plan(input, options) {
+  return withInput(input, ({ read, len }) => planWith(wasm, read, len, options));
 }
 
 /** Extracts the audio of `input` as `options.format`; see node.d.ts. */
-export async function extract(input, options, { onProgress, signal } = {}) {
-  load();
-  const { read, len, name, close } = await open(input);
-  try {
+export function extract(input, options, { onProgress, signal } = {}) {
+  return withInput(input, async ({ read, len, name }) => {
     const chunks = [];
     const r = await extractWith(wasm, read, len, options, { onProgress, signal, onChunks: (c) => chunks.push(...c) });
     const bytes = new Uint8Array(r.output.size);
@@ -80,7 +77,5 @@ export async function extract(input, options, { onProgress, signal } = {}) {
       at += part.length;
     }
     return { bytes, filename: outputFilename(name, r.output.extension), info: r.info, plan: r.plan, output: r.output };
-  } finally {
-    close();
-  }
+  });
 }
