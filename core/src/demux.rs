@@ -109,7 +109,12 @@ impl Demuxer {
                     .with_details(e.to_string())
             })?;
         let container = container_of(reader.format_info().short_name, head)?;
-        let tags = read_tags(reader.as_mut());
+        let mut tags = read_tags(reader.as_mut());
+        if container == Container::Wav && tags.is_empty() {
+            // Best effort: unreadable tags leave the extraction as it is.
+            let mut src = source.lock().map_err(|_| poisoned())?;
+            tags = crate::riff_info::read(&mut **src).unwrap_or_default();
+        }
         let container_duration = {
             let m = reader.media_info();
             m.time_base.zip(m.duration).and_then(|(tb, d)| tb.calc_duration(d)).map(|d| d.as_secs_f64())
@@ -126,7 +131,9 @@ impl Demuxer {
                 .language
                 .clone()
                 .filter(|l| !l.is_empty() && l != "und")
-                .or_else(|| mp4t.and_then(|m| m.language.clone()));
+                .or_else(|| mp4t.and_then(|m| m.language.clone()))
+                // Ogg's tags are the stream's own comment header, its LANGUAGE the stream's.
+                .or_else(|| tags.language.clone().filter(|_| container == Container::Ogg));
             let duration = t
                 .time_base
                 .zip(t.duration)
@@ -293,9 +300,16 @@ fn read_tags(reader: &mut dyn FormatReader) -> Tags {
     let Some(rev) = meta.skip_to_latest() else {
         return tags;
     };
-    // Vorbis comments written by ffmpeg carry the comment as DESCRIPTION.
+    // ffmpeg writes the comment as DESCRIPTION in Vorbis comments and as a TXXX "comment"
+    // frame in ID3v2: taken when there is no comment proper.
     let mut description = None;
     for tag in &rev.media.tags {
+        let raw = &tag.raw;
+        let txxx_comment = raw.key == "TXXX"
+            && raw.sub_fields.iter().flatten().any(|f| f.value.to_string().eq_ignore_ascii_case("comment"));
+        if tag.std.is_none() && txxx_comment {
+            description.get_or_insert_with(|| raw.value.to_string());
+        }
         let slot = match &tag.std {
             Some(StandardTag::TrackTitle(v)) => Some((&mut tags.title, v)),
             Some(StandardTag::Artist(v)) => Some((&mut tags.artist, v)),

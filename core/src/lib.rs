@@ -44,6 +44,7 @@ mod mux;
 mod options;
 mod plan;
 mod quality;
+mod riff_info;
 mod sink;
 mod sniff;
 mod source;
