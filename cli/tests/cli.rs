@@ -154,3 +154,32 @@ fn track_option_selects_the_audio_track() {
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(ts::ffprobe(&out).sample_rate, 48000);
 }
+
+#[test]
+fn normalize_and_preserve_metadata_flags() {
+    let (dir, input) = workdir("options", "mp4_h264_aac_tagged.mp4");
+    let out = dir.join("n.flac");
+    let args = ["extract", input.to_str().unwrap(), "-f", "flac", "-o", out.to_str().unwrap()];
+    let o = converso(&[&args[..], &["--normalize", "--preserve-metadata", "--json"]].concat());
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let gain = v["summary"]["normalization"]["gainDb"].as_f64().unwrap();
+    assert!(gain < -5.0, "a loud source is turned down: {gain}");
+    let (lufs, _) = ts::ffmpeg_loudness(&out);
+    assert!((lufs + 16.0).abs() <= 0.5, "{lufs}");
+    assert_eq!(ts::ffprobe_tags(&out).get("title").map(String::as_str), Some("Test Title"));
+    // aac cannot carry tags: a note on stderr, and the extraction still succeeds.
+    let aac = dir.join("t.aac");
+    let o = converso(&[
+        "extract",
+        input.to_str().unwrap(),
+        "-f",
+        "aac",
+        "-o",
+        aac.to_str().unwrap(),
+        "--preserve-metadata",
+    ]);
+    assert_eq!(code(&o), 0);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("note: aac output (ADTS) has no tag format"), "{err}");
+}

@@ -218,3 +218,74 @@ pub fn best_alignment(reference: &[i32], test: &[i32], channels: usize, max_offs
     };
     (best.0, snr_db(r, t))
 }
+
+/// Integrated loudness (LUFS) and true peak (dBTP) of the first audio stream of `path`, as
+/// ffmpeg's `ebur128` filter measures them (EBU R128; its summary has one decimal).
+pub fn ffmpeg_loudness(path: &Path) -> (f64, f64) {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-hide_banner", "-nostats", "-i"])
+        .arg(path)
+        .args(["-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg is needed");
+    assert!(out.status.success(), "ffmpeg failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    let log = String::from_utf8_lossy(&out.stderr);
+    let summary = &log[log.rfind("Summary:").expect("no ebur128 summary")..];
+    let value = |label: &str, after: &str| -> f64 {
+        let from = &summary[summary.find(after).unwrap_or(0)..];
+        let line = from.lines().find(|l| l.trim_start().starts_with(label)).unwrap();
+        let v = line.trim_start()[label.len()..].split_whitespace().next().unwrap();
+        if v == "-inf" {
+            f64::NEG_INFINITY
+        } else {
+            v.parse().unwrap()
+        }
+    };
+    (value("I:", "Integrated loudness:"), value("Peak:", "True peak:"))
+}
+
+/// Tags of `path` as ffprobe reads them, container and first audio stream together (Ogg keeps
+/// them on the stream), keys in lower case.
+pub fn ffprobe_tags(path: &Path) -> std::collections::BTreeMap<String, String> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "a:0", "-show_entries", "format_tags:stream_tags", "-of", "json"])
+        .arg(path)
+        .output()
+        .expect("ffprobe is needed");
+    assert!(out.status.success(), "ffprobe failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut tags = std::collections::BTreeMap::new();
+    for t in [&v["format"]["tags"], &v["streams"][0]["tags"]] {
+        for (k, val) in t.as_object().into_iter().flatten() {
+            tags.insert(k.to_lowercase(), val.as_str().unwrap_or_default().to_string());
+        }
+    }
+    tags
+}
+
+/// A 16-bit PCM WAV (plain header, no tags) of `frames` frames of `channels` channels at
+/// `rate`, sample values from `f(frame, channel)` in [-1, 1]: inputs made in memory.
+pub fn wav_s16(rate: u32, channels: u16, frames: usize, f: impl Fn(usize, usize) -> f64) -> Vec<u8> {
+    let mut data = Vec::with_capacity(frames * usize::from(channels) * 2);
+    for i in 0..frames {
+        for c in 0..usize::from(channels) {
+            let v = (f(i, c).clamp(-1.0, 1.0) * 32767.0).round() as i16;
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    let mut w = Vec::with_capacity(44 + data.len());
+    w.extend_from_slice(b"RIFF");
+    w.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&16u32.to_le_bytes());
+    w.extend_from_slice(&1u16.to_le_bytes());
+    w.extend_from_slice(&channels.to_le_bytes());
+    w.extend_from_slice(&rate.to_le_bytes());
+    w.extend_from_slice(&(rate * u32::from(channels) * 2).to_le_bytes());
+    w.extend_from_slice(&(channels * 2).to_le_bytes());
+    w.extend_from_slice(&16u16.to_le_bytes());
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    w.extend_from_slice(&data);
+    w
+}
