@@ -25,6 +25,10 @@
 //! Lossy re-encodes take their bitrate from [`Quality`] or `bitrate` (the table is in
 //! [`Quality`]'s documentation), resample and downmix when the encoder needs it, and say so in
 //! the [`Plan`].
+//! `normalize` brings the output to −16 LUFS with the true peak at most −1 dBTP, reading the
+//! input twice (see [`Normalization`]); `preserveMetadata` writes the source's tags as ID3v2
+//! (mp3), Vorbis comments (ogg, opus, flac) or a RIFF `INFO` list (wav); aac (ADTS) has no tags,
+//! and the plan notes it.
 //! Every failure is an [`Error`] with an [`ErrorCode`] from the Converso API.
 
 #![forbid(unsafe_code)]

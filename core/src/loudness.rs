@@ -36,6 +36,14 @@ pub const TARGET_LUFS: f64 = -16.0;
 pub const MAX_TRUE_PEAK_DBTP: f64 = -1.0;
 
 /// What normalisation measured on the source and the gain it applied.
+///
+/// `normalize` targets [`TARGET_LUFS`] integrated loudness (EBU R128 / ITU-R BS.1770-4) with the
+/// true peak at most [`MAX_TRUE_PEAK_DBTP`]. A first pass decodes the whole track and measures
+/// it (on what the encoder is fed, after downmix and resampling); a second pass decodes again
+/// and applies one gain, `min(TARGET_LUFS − loudness, MAX_TRUE_PEAK_DBTP − true peak)` dB, so a
+/// peaky source is raised only as far as the true-peak cap allows (nothing is limited or
+/// compressed). Silence keeps a gain of 0 dB. Lossless output meets the cap exactly; a lossy
+/// codec can raise decoded peaks by a fraction of a dB.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Normalization {
