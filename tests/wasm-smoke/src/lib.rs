@@ -3,8 +3,9 @@
 //! empty import object fails.
 //!
 //! Protocol: `alloc(len)` returns a buffer for the input; `extract(ptr, len, format)` runs an
-//! extraction (format as in the API: 0 mp3, 1 aac, 2 flac, 3 wav, 4 ogg, 5 opus) and returns 0
-//! or an error; `output_ptr()`/`output_len()` give the output or the error message.
+//! extraction (format as in the API: 0 mp3, 1 aac, 2 flac, 3 wav, 4 ogg, 5 opus, plus
+//! [`NORMALIZE`] for `normalize`) and returns 0 or an error; `output_ptr()`/`output_len()` give
+//! the output or the error message.
 
 // Raw exports exchange pointers with the host; that needs unsafe.
 #![allow(unsafe_code)]
@@ -17,11 +18,15 @@ thread_local! {
     static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs one extraction of `input` to the format with index `format`.
+/// Flag added to the format index to ask for `normalize`.
+pub const NORMALIZE: u32 = 0x100;
+
+/// Runs one extraction of `input` to the format with index `format & 0xFF` (with `normalize`
+/// when [`NORMALIZE`] is set).
 pub fn run(input: Vec<u8>, format: u32) -> Result<Vec<u8>, String> {
-    let format = *OutputFormat::ALL.get(format as usize).ok_or("no such format")?;
-    let mut ex = Extraction::new(SliceSource::new(input), &ExtractOptions::new(format), VecSink::default())
-        .map_err(|e| e.to_string())?;
+    let mut options = ExtractOptions::new(*OutputFormat::ALL.get((format & 0xFF) as usize).ok_or("no such format")?);
+    options.normalize = format & NORMALIZE != 0;
+    let mut ex = Extraction::new(SliceSource::new(input), &options, VecSink::default()).map_err(|e| e.to_string())?;
     ex.run(|_| {}).map_err(|e| e.to_string())?;
     Ok(ex.into_sink().bytes)
 }

@@ -15,12 +15,15 @@
 //!   identical; flac → mp3 decodes identically (one byte of one frame differs, and so the
 //!   Info frame's checksums); aac or flac at 44.1 kHz → opus about 42 dB apart at 64k (the
 //!   codec's own noise level on these tones).
+//!
+//! `normalize` cases add the loudness measurement (f64 filters whose coefficients come from
+//! those math libraries too) and the gain: the same bounds apply.
 
 use std::process::Command;
 
 use converso_test_support as ts;
 
-const CASES: [(&str, &str); 16] = [
+const CASES: [(&str, &str); 18] = [
     ("mp4_h264_aac_stereo44k.mp4", "aac"),
     ("mkv_h264_flac.mkv", "mp3"),
     ("mov_h264_pcm_s16le.mov", "aac"),
@@ -37,21 +40,28 @@ const CASES: [(&str, &str); 16] = [
     ("mkv_h264_flac.mkv", "wav"),
     ("mp4_h264_alac.mp4", "flac"),
     ("mov_h264_pcm_s16le.mov", "wav"),
+    ("mkv_h264_flac.mkv", "flac+normalize"),
+    ("mp4_h264_aac_stereo44k.mp4", "mp3+normalize"),
 ];
 
 #[test]
 fn wasm_output_equals_native() {
-    let wasm = ts::root().join("target/wasm32-unknown-unknown/wasm/converso_wasm_smoke.wasm");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| ts::root().join("target"), Into::into);
+    let wasm = target.join("wasm32-unknown-unknown/wasm/converso_wasm_smoke.wasm");
     assert!(wasm.exists(), "{} is missing: scripts/test builds it before the tests", wasm.display());
     let dir = ts::out_dir("wasm-parity");
     let formats = ["mp3", "aac", "flac", "wav", "ogg", "opus"];
     let mut cases = Vec::new();
-    for (file, format) in CASES {
+    for (file, case) in CASES {
         let fx = ts::fixture(file);
-        let index = formats.iter().position(|f| *f == format).unwrap() as u32;
+        let (format, normalize) = split(case);
+        let mut index = formats.iter().position(|f| *f == format).unwrap() as u32;
+        if normalize {
+            index |= converso_wasm_smoke::NORMALIZE;
+        }
         let out = converso_wasm_smoke::run(std::fs::read(fx.path()).unwrap(), index).unwrap();
-        std::fs::write(dir.join(format!("{file}.{format}")), out).unwrap();
-        cases.push(serde_json::json!({ "file": file, "format": format }));
+        std::fs::write(dir.join(output_name("", file, case)), out).unwrap();
+        cases.push(serde_json::json!({ "file": file, "format": format, "normalize": normalize }));
     }
     std::fs::write(dir.join("cases.json"), serde_json::to_string(&cases).unwrap()).unwrap();
     let o = Command::new("node")
@@ -61,29 +71,46 @@ fn wasm_output_equals_native() {
         .expect("node is needed");
     assert!(o.status.success(), "the wasm run failed: {}", String::from_utf8_lossy(&o.stderr));
     let mut identical = 0;
-    for (file, format) in CASES {
-        let native = dir.join(format!("{file}.{format}"));
-        let wasm = dir.join(format!("wasm-{file}.{format}"));
+    for (file, case) in CASES {
+        let (format, _) = split(case);
+        let native = dir.join(output_name("", file, case));
+        let wasm = dir.join(output_name("wasm-", file, case));
         if std::fs::read(&native).unwrap() == std::fs::read(&wasm).unwrap() {
             identical += 1;
-            println!("{file} -> {format}: identical bytes");
+            println!("{file} -> {case}: identical bytes");
             continue;
         }
         let (a, b) = (ts::ffmpeg_decode(&native, 0), ts::ffmpeg_decode(&wasm, 0));
-        assert_eq!(a.len(), b.len(), "{file} -> {format}: lengths differ");
+        assert_eq!(a.len(), b.len(), "{file} -> {case}: lengths differ");
         if let Some(floor) = lossy_floor(format) {
             let snr = ts::snr_db(&a, &b);
-            println!("{file} -> {format}: bytes differ, native and wasm decodes {snr:.1} dB apart (SNR)");
-            assert!(snr >= floor, "{file} -> {format}: native and wasm only {snr:.1} dB apart");
+            println!("{file} -> {case}: bytes differ, native and wasm decodes {snr:.1} dB apart (SNR)");
+            assert!(snr >= floor, "{file} -> {case}: native and wasm only {snr:.1} dB apart");
             continue;
         }
         // In 16-bit steps (the decode is 32-bit full scale).
         let max_diff = a.iter().zip(&b).map(|(x, y)| (i64::from(*x) - i64::from(*y)).abs() >> 16).max().unwrap_or(0);
         let lossy_source = ["aac", "mp3", "opus", "vorbis"].iter().any(|c| ts::fixture(file).audio[0].codec == *c);
-        println!("{file} -> {format}: bytes differ, decoded samples differ by at most {max_diff} LSB");
-        assert!(max_diff <= u64::from(lossy_source) as i64, "{file} -> {format}: {max_diff} LSB apart");
+        println!("{file} -> {case}: bytes differ, decoded samples differ by at most {max_diff} LSB");
+        assert!(max_diff <= u64::from(lossy_source) as i64, "{file} -> {case}: {max_diff} LSB apart");
     }
     assert!(identical >= CASES.len() / 2, "only {identical} of {} identical", CASES.len());
+}
+
+/// `"mp3+normalize"` → (`"mp3"`, true).
+fn split(case: &str) -> (&str, bool) {
+    match case.strip_suffix("+normalize") {
+        Some(format) => (format, true),
+        None => (case, false),
+    }
+}
+
+/// The output file of a case, as run.mjs names it.
+fn output_name(prefix: &str, file: &str, case: &str) -> String {
+    match split(case) {
+        (format, true) => format!("{prefix}{file}.normalized.{format}"),
+        (format, false) => format!("{prefix}{file}.{format}"),
+    }
 }
 
 /// Lossy encoders decide by thresholds: an input or an analysis that differs in its last bits
