@@ -101,13 +101,13 @@ describe('INVALID_OUTPUT (400)', { concurrency: true }, () => {
   test('bitrate "fast"', async () => assertError(await out({ format: 'mp3', bitrate: 'fast' }), 400, 'INVALID_OUTPUT'));
   test('bitrate "-5k"', async () => assertError(await out({ format: 'mp3', bitrate: '-5k' }), 400, 'INVALID_OUTPUT'));
   test('format missing', async () => assertError(await out({ quality: 'high' }), 400, 'INVALID_OUTPUT'));
-  // Options not available yet are refused, never silently ignored.
-  test('normalize: true (not available yet)', async () => assertError(await out({ format: 'mp3', normalize: true }), 400, 'INVALID_OUTPUT'));
-  test('preserveMetadata: true (not available yet)', async () => assertError(await out({ format: 'aac', preserveMetadata: true }), 400, 'INVALID_OUTPUT'));
-  test('normalize: false and preserveMetadata: false are accepted', async () => {
-    const r = await out({ format: 'aac', normalize: false, preserveMetadata: false });
-    assert.equal(r.status, 202, r.text);
+  test('normalize and preserveMetadata, true or false, are accepted', async () => {
+    for (const [normalize, preserveMetadata] of [[true, true], [false, false]]) {
+      const r = await out({ format: 'mp3', normalize, preserveMetadata });
+      assert.equal(r.status, 202, r.text);
+    }
   });
+  test('normalize: "yes" is not a boolean', async () => assertError(await out({ format: 'mp3', normalize: 'yes' }), 400, 'INVALID_OUTPUT'));
   test('batch: the invalid job is named', async () => {
     const e = assertError(await c.post('/v1/batch', { jobs: [good(), { ...good(), output: { format: 'wma' } }] }), 400, 'INVALID_OUTPUT');
     assert.match(e.details ?? '', /^jobs\[1\]: /);
