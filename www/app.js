@@ -132,6 +132,7 @@ async function replan() {
 async function run() {
   $('error').hidden = true;
   $('result').hidden = true;
+  delete $('result').dataset.done;
   $('running').hidden = false;
   $('extract').disabled = true;
   $('cancel').disabled = false;
@@ -174,9 +175,8 @@ async function showResult(r) {
   link.download = r.filename;
   link.textContent = `Download ${r.filename} (${bytes(o.size)})`;
   $('result').hidden = false;
-  $('result').dataset.done = 'false';
   await drawWaveform(r.blob);
-  $('result').dataset.done = 'true';
+  $('result').dataset.done = 'true'; // for tests: the result is complete, waveform included
 }
 
 // Decoding for the waveform holds the whole decoded audio in memory (4 bytes per sample), so it

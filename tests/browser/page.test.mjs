@@ -70,6 +70,7 @@ async function extractAndDownload(saveAs) {
   await page.click('#extract');
   await page.waitForFunction(() => document.getElementById('result').dataset.done === 'true' || !document.getElementById('error').hidden,
     null, { timeout: 120_000 });
+  await page.waitForSelector('#running', { state: 'hidden' });
   const error = await page.locator('#error').isVisible() ? await page.textContent('#error') : null;
   assert.equal(error, null, `the page shows an error: ${error}`);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
