@@ -1,9 +1,12 @@
 // The demo page: extraction in the browser with the converso-audio package (www/pkg, built by
 // scripts/build-wasm), and a job through the HTTP API of the same server.
 
-import { extract, plan, probe } from './pkg/index.js';
-
 const $ = (id) => document.getElementById(id);
+
+// The engine is built into www/pkg by scripts/build-wasm (scripts/run does it). Without it the
+// in-browser tab says so; the API tab still works.
+const engine = await import('./pkg/index.js').catch(() => null);
+const { extract, plan, probe } = engine ?? {};
 
 // Plain words for the error codes a person can meet here.
 const EXPLAIN = {
@@ -215,6 +218,10 @@ async function drawWaveform(blob) {
   }
 }
 
+if (!engine) {
+  $('file').disabled = true;
+  showError($('error'), { code: 'INTERNAL_ERROR', message: 'The in-browser engine (www/pkg) is missing: build it with scripts/build-wasm.' });
+}
 $('file').addEventListener('change', () => $('file').files[0] && choose($('file').files[0]));
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => {
