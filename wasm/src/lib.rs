@@ -50,8 +50,8 @@ impl Job {
     #[wasm_bindgen(constructor)]
     pub fn new(read: Function, len: f64, options: &str) -> Result<Job, JsValue> {
         let options = ExtractOptions::from_json(options).map_err(to_js)?;
-        let ex = Extraction::new(JsSource::new(read, len as u64), &options, ChunkSink::new(HEAD, CHUNK))
-            .map_err(to_js)?;
+        let ex =
+            Extraction::new(JsSource::new(read, len as u64), &options, ChunkSink::new(HEAD, CHUNK)).map_err(to_js)?;
         Ok(Job { ex, summary: None })
     }
 
@@ -152,5 +152,8 @@ fn json(value: &impl Serialize) -> Result<String, JsValue> {
 
 /// An engine error as the `{code, message, details}` object JavaScript receives.
 fn to_js(e: Error) -> JsValue {
-    serde_json::to_string(&e).ok().and_then(|text| js_sys::JSON::parse(&text).ok()).unwrap_or_else(|| JsValue::from_str(&e.message))
+    serde_json::to_string(&e)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .unwrap_or_else(|| JsValue::from_str(&e.message))
 }
