@@ -3,6 +3,7 @@
 
 mod auth;
 mod config;
+mod download;
 mod envelope;
 mod fetch_guard;
 mod ids;

@@ -1,32 +1,29 @@
 //! Running a job: fetch the source into R2, probe it, extract through ranged reads into an R2
 //! multipart upload, record the result. Progress and the current step are saved as it goes.
 
-use std::time::Duration;
-
 use converso_core::{ByteSink, Error, ErrorCode, ExtractOptions, Extraction, Step as EngineStep};
-use futures_util::future::{select, Either};
-use futures_util::StreamExt;
-use worker::{AbortController, Bucket, Delay, Env, Fetch, Method, Request, RequestInit, RequestRedirect, UploadedPart};
+use worker::{Bucket, Env, UploadedPart};
 
 use crate::config::{Config, MEDIA};
-use crate::fetch_guard;
+use crate::download::download;
 use crate::jobs::{now_iso, now_ms, InputFile, Job, OutputFile, Status, Step, Store};
-use crate::r2_source::CachedSource;
+use crate::r2_source::{CachedSource, Evict, BLOCK, MAX_BLOCKS, READ_AHEAD_BLOCKS};
 use crate::request::name_from_url;
 use crate::work;
 
-/// R2 multipart part size (all parts but the last must have the same size, at least 5 MiB).
+/// R2 multipart part size of the output (all parts but the last must have the same size, at
+/// least 5 MiB).
 const PART: usize = 8 << 20;
-/// Redirects followed for a source, each checked again.
-const MAX_REDIRECTS: u32 = 5;
-const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(30);
-const CHUNK_TIMEOUT: Duration = Duration::from_secs(60);
 /// Processing attempts before a job that keeps crashing the worker is failed.
 const MAX_ATTEMPTS: u32 = 3;
 /// Packets per engine step: small, so the read-ahead covers what a step reads.
 const PACKETS_PER_STEP: usize = 32;
 /// Engine opens retried after cache misses before giving up.
 const MAX_OPEN_ROUNDS: u32 = 64;
+/// Cache blocks while the extraction opens (headers and the bitrate measurement).
+const OPEN_BLOCKS: usize = 48;
+/// Most blocks read ahead before a step.
+const MAX_AHEAD_BLOCKS: u64 = 24;
 /// Extractions started again after a read out of order, before giving up.
 const MAX_RESTARTS: u32 = 8;
 /// Save progress at most this often.
@@ -40,12 +37,16 @@ pub fn output_key(job_id: &str) -> String {
     format!("outputs/{job_id}")
 }
 
-fn fail(code: ErrorCode, message: impl Into<String>, details: impl Into<String>) -> Error {
+pub(crate) fn fail(code: ErrorCode, message: impl Into<String>, details: impl Into<String>) -> Error {
     Error::new(code, message.into()).with_details(details)
 }
 
-fn download_failed(details: impl Into<String>) -> Error {
-    fail(ErrorCode::DownloadFailed, "the video could not be downloaded", details)
+/// Size of the Worker's Wasm linear memory, which only grows: its peak so far.
+fn wasm_memory_mib() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    return core::arch::wasm32::memory_size::<0>() * 64 / 1024;
+    #[cfg(not(target_arch = "wasm32"))]
+    0
 }
 
 /// Runs the job behind a queue message. `Err` only for infrastructure failures (retried).
@@ -95,6 +96,7 @@ pub async fn run(env: &Env, job_id: &str) -> worker::Result<()> {
             job.error = Some(e);
         }
     }
+    worker::console_log!("job {job_id} {}: Wasm memory {} MiB", job.status.as_str(), wasm_memory_mib());
     store.put(&job).await?;
     store.release(&[job.job_id.clone()]).await?;
     if job.options.webhook.is_some() {
@@ -104,14 +106,14 @@ pub async fn run(env: &Env, job_id: &str) -> worker::Result<()> {
 }
 
 /// Saves progress to the job store, throttled.
-struct Progress<'a> {
+pub(crate) struct Progress<'a> {
     store: &'a Store<'a>,
     last_save: u64,
     started: u64,
 }
 
 impl Progress<'_> {
-    async fn set(&mut self, job: &mut Job, step: Step, percent: u8, force: bool) -> Result<(), Error> {
+    pub(crate) async fn set(&mut self, job: &mut Job, step: Step, percent: u8, force: bool) -> Result<(), Error> {
         let now = now_ms();
         let changed_step = job.current_step != Some(step);
         job.current_step = Some(step);
@@ -129,7 +131,7 @@ impl Progress<'_> {
     }
 }
 
-fn infra(e: worker::Error) -> Error {
+pub(crate) fn infra(e: worker::Error) -> Error {
     fail(ErrorCode::ExtractionFailed, "the service could not store the job's data", e.to_string())
 }
 
@@ -164,12 +166,17 @@ async fn pipeline(env: &Env, job: &mut Job, p: &mut Progress<'_>) -> Result<(), 
         let upload = bucket.create_multipart_upload(output_key(&job.job_id)).execute().await.map_err(infra)?;
         let mut parts: Vec<UploadedPart> = Vec::new();
         // `None`: a read missed the cache; start again with that region fetched.
+        let mut ahead_blocks = READ_AHEAD_BLOCKS;
         let outcome = loop {
-            let ahead = source.read_ahead();
+            let ahead = source.read_ahead(ahead_blocks);
             if !ahead.is_empty() {
                 source.fill(&bucket, &key, &ahead).await.map_err(infra)?;
             }
+            let before = source.cursor();
             let step = ex.step_packets(PACKETS_PER_STEP);
+            // Read twice as far ahead as the last step went (high-bitrate video moves fast).
+            let advance = source.cursor().saturating_sub(before);
+            ahead_blocks = (2 * advance / BLOCK + 1).clamp(READ_AHEAD_BLOCKS, MAX_AHEAD_BLOCKS);
             if let Some(block) = source.take_miss() {
                 source.fill(&bucket, &key, &source.ahead_of(block)).await.map_err(infra)?;
                 break Ok(None);
@@ -241,120 +248,48 @@ async fn pipeline(env: &Env, job: &mut Job, p: &mut Progress<'_>) -> Result<(), 
 
 /// Opens the extraction, fetching whatever the engine asked for and retrying until it has all
 /// it needs to read the headers.
+///
+/// The engine opens the input twice and measures the source's bitrate in between, from its
+/// first packets (a few seconds of media, video included). Both opens read the same headers, so
+/// a header read that missed the cache misses twice; a single miss in a successful open was in
+/// the measurement, which then stops early. While the cache may grow the open is retried with
+/// the missing region fetched; once it would exceed [`OPEN_BLOCKS`] (very high bitrates), the
+/// bitrate measured so far is taken.
 async fn open(
     bucket: &Bucket,
     key: &str,
     source: &CachedSource,
     options: &ExtractOptions,
 ) -> Result<Extraction<PartSink>, Error> {
-    source.fill(bucket, key, &[0]).await.map_err(infra)?;
-    for _ in 0..MAX_OPEN_ROUNDS {
-        let result = Extraction::new(source.clone(), options, PartSink::default());
-        match source.take_miss() {
-            Some(block) => source.fill(bucket, key, &source.ahead_of(block)).await.map_err(infra)?,
-            None => return result,
-        }
-    }
-    Err(fail(ErrorCode::InvalidVideo, "the video's headers could not be read", "they are spread over too many places"))
+    source.set_capacity(OPEN_BLOCKS, Evict::Lru);
+    let result = open_rounds(bucket, key, source, options).await;
+    // The opened demuxer has read up to its first packet: keep what lies ahead of that.
+    source.set_capacity(MAX_BLOCKS, Evict::Behind);
+    result
 }
 
-/// Fetches the source (checking every redirect) and stores it in R2 as `inputs/<jobId>`,
-/// counting bytes against the size limit. Returns the size.
-async fn download(cfg: &Config, job: &mut Job, bucket: &Bucket, p: &mut Progress<'_>) -> Result<u64, Error> {
-    let mut url = job.source_url.clone();
-    let mut redirects = 0;
-    let resp = loop {
-        fetch_guard::check(&url, cfg.allow_loopback).map_err(|why| download_failed(format!("{url}: {why}")))?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Get).with_redirect(RequestRedirect::Manual);
-        let req = Request::new_with_init(&url, &init).map_err(|e| download_failed(e.to_string()))?;
-        let ctrl = AbortController::default();
-        let signal = ctrl.signal();
-        let request = Fetch::Request(req);
-        let fetch = Box::pin(request.send_with_signal(&signal));
-        let resp = match select(fetch, Box::pin(Delay::from(FIRST_BYTE_TIMEOUT))).await {
-            Either::Left((r, _)) => r.map_err(|e| download_failed(format!("the source could not be reached: {e}")))?,
-            Either::Right(_) => {
-                ctrl.abort();
-                return Err(download_failed(format!("no answer within {} s", FIRST_BYTE_TIMEOUT.as_secs())));
-            }
-        };
-        match resp.status_code() {
-            200 => break resp,
-            301 | 302 | 303 | 307 | 308 => {
-                redirects += 1;
-                if redirects > MAX_REDIRECTS {
-                    return Err(download_failed(format!("more than {MAX_REDIRECTS} redirects")));
-                }
-                let location = resp
-                    .headers()
-                    .get("Location")
-                    .ok()
-                    .flatten()
-                    .ok_or_else(|| download_failed("a redirect without a Location"))?;
-                url = url::Url::parse(&url)
-                    .and_then(|base| base.join(&location))
-                    .map_err(|e| download_failed(e.to_string()))?
-                    .to_string();
-            }
-            s => return Err(download_failed(format!("the source answered HTTP {s}"))),
-        }
+async fn open_rounds(
+    bucket: &Bucket,
+    key: &str,
+    source: &CachedSource,
+    options: &ExtractOptions,
+) -> Result<Extraction<PartSink>, Error> {
+    let spread = || {
+        fail(ErrorCode::InvalidVideo, "the video's headers could not be read", "they are spread over too many places")
     };
-    let limit = job.max_source_bytes;
-    let declared: Option<u64> = resp.headers().get("Content-Length").ok().flatten().and_then(|v| v.parse().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(download_failed(format!("the source is {} bytes; the limit is {limit}", declared.unwrap_or(0))));
-    }
-    let mut resp = resp;
-    let mut stream = resp.stream().map_err(|e| download_failed(e.to_string()))?;
-    let key = input_key(&job.job_id);
-    let upload = bucket.create_multipart_upload(key.clone()).execute().await.map_err(infra)?;
-    let mut parts = Vec::new();
-    let mut buf: Vec<u8> = Vec::with_capacity(PART);
-    let mut total: u64 = 0;
-    loop {
-        let next = match select(stream.next(), Box::pin(Delay::from(CHUNK_TIMEOUT))).await {
-            Either::Left((item, _)) => item,
-            Either::Right(_) => {
-                let _ = upload.abort().await;
-                return Err(download_failed(format!("the source stalled for {} s", CHUNK_TIMEOUT.as_secs())));
-            }
-        };
-        let Some(chunk) = next else { break };
-        let chunk = match chunk {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = upload.abort().await;
-                return Err(download_failed(format!("the connection broke after {total} bytes: {e}")));
-            }
-        };
-        total += chunk.len() as u64;
-        if total > limit {
-            let _ = upload.abort().await;
-            return Err(download_failed(format!("the source is larger than the limit of {limit} bytes")));
-        }
-        buf.extend_from_slice(&chunk);
-        while buf.len() >= PART {
-            let rest = buf.split_off(PART);
-            let part = std::mem::replace(&mut buf, rest);
-            parts.push(upload.upload_part(parts.len() as u16 + 1, part).await.map_err(infra)?);
-            let percent = declared.map_or(10, |d| (total * 30 / d.max(1)) as u8);
-            p.set(job, Step::DownloadingVideo, percent, false).await?;
+    source.fill(bucket, key, &[0]).await.map_err(infra)?;
+    for _ in 0..MAX_OPEN_ROUNDS {
+        source.begin_round();
+        let result = Extraction::new(source.clone(), options, PartSink::default());
+        let Some((block, misses)) = source.take_misses() else { return result };
+        let full = source.touched() + READ_AHEAD_BLOCKS as usize > OPEN_BLOCKS;
+        match result {
+            Ok(ex) if misses == 1 && full => return Ok(ex),
+            _ if full => return Err(spread()),
+            _ => source.fill(bucket, key, &source.ahead_of(block)).await.map_err(infra)?,
         }
     }
-    if declared.is_some_and(|d| d != total) {
-        let _ = upload.abort().await;
-        return Err(download_failed(format!("the source sent {total} bytes but announced {}", declared.unwrap_or(0))));
-    }
-    if total == 0 {
-        let _ = upload.abort().await;
-        return Err(fail(ErrorCode::InvalidVideo, "the input is empty", "the source sent no bytes"));
-    }
-    if !buf.is_empty() || parts.is_empty() {
-        parts.push(upload.upload_part(parts.len() as u16 + 1, buf).await.map_err(infra)?);
-    }
-    upload.complete(parts).await.map_err(infra)?;
-    Ok(total)
+    Err(spread())
 }
 
 /// Output in R2 multipart parts. The first part stays in memory to the end, so the engine's
