@@ -7,28 +7,63 @@
 //! the job start the extraction again with that region fetched. Memory stays at the cache size
 //! whatever the input size.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io;
 use std::sync::{Arc, Mutex};
 
 use converso_core::ByteSource;
+use futures_util::StreamExt;
 use worker::{Bucket, Range};
 
 /// Cache block size.
 pub const BLOCK: u64 = 1 << 20;
-/// Blocks kept (LRU).
-const MAX_BLOCKS: usize = 40;
-/// Blocks read ahead of the furthest offset read.
+/// Blocks kept while extracting.
+pub const MAX_BLOCKS: usize = 40;
+/// Blocks read ahead of the furthest offset read, at least.
 pub const READ_AHEAD_BLOCKS: u64 = 8;
+
+/// Which blocks make room for new ones.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Evict {
+    /// The least recently used: while opening, when reads jump between the headers, the index
+    /// and the first packets, and each attempt reads them again.
+    Lru,
+    /// Those behind the most recent read, then those furthest ahead of it: while extracting,
+    /// when the demuxer moves forward.
+    Behind,
+}
 
 struct Cache {
     len: u64,
     blocks: BTreeMap<u64, Vec<u8>>,
     lru: VecDeque<u64>,
-    /// The first block a read needed and did not find since the last fill.
+    capacity: usize,
+    policy: Evict,
+    /// The first block a read needed and did not find since the last `take_misses`, and how many
+    /// reads missed.
     miss: Option<u64>,
+    misses: u32,
+    /// Blocks read since the last `begin_round`.
+    touched: BTreeSet<u64>,
     /// End of the most recent read: where the demuxer reads next.
     cursor: u64,
+}
+
+impl Cache {
+    fn evict(&mut self) {
+        while self.lru.len() > self.capacity {
+            let victim = match self.policy {
+                Evict::Lru => self.lru.front().copied(),
+                Evict::Behind => {
+                    let here = self.cursor / BLOCK;
+                    self.lru.iter().copied().max_by_key(|&b| if b < here { (1, here - b) } else { (0, b - here) })
+                }
+            };
+            let Some(victim) = victim else { break };
+            self.lru.retain(|b| *b != victim);
+            self.blocks.remove(&victim);
+        }
+    }
 }
 
 /// A cloneable handle: the engine reads through one clone while the job fills another.
@@ -41,7 +76,11 @@ impl CachedSource {
             len,
             blocks: BTreeMap::new(),
             lru: VecDeque::new(),
+            capacity: MAX_BLOCKS,
+            policy: Evict::Behind,
             miss: None,
+            misses: 0,
+            touched: BTreeSet::new(),
             cursor: 0,
         })))
     }
@@ -53,7 +92,41 @@ impl CachedSource {
 
     /// The block a read missed since the last call, if any.
     pub fn take_miss(&self) -> Option<u64> {
-        self.with(|c| c.miss.take()).ok().flatten()
+        self.take_misses().map(|(block, _)| block)
+    }
+
+    /// The first block a read missed since the last call and how many reads missed, if any did.
+    pub fn take_misses(&self) -> Option<(u64, u32)> {
+        self.with(|c| {
+            let count = std::mem::take(&mut c.misses);
+            c.miss.take().map(|block| (block, count))
+        })
+        .ok()
+        .flatten()
+    }
+
+    /// Starts counting the blocks read afresh (see [`CachedSource::touched`]).
+    pub fn begin_round(&self) {
+        let _ = self.with(|c| c.touched.clear());
+    }
+
+    /// How many distinct blocks were read (or missed) since [`CachedSource::begin_round`].
+    pub fn touched(&self) -> usize {
+        self.with(|c| c.touched.len()).unwrap_or(0)
+    }
+
+    /// Changes how many blocks are kept and which make room, dropping any beyond the new size.
+    pub fn set_capacity(&self, blocks: usize, policy: Evict) {
+        let _ = self.with(|c| {
+            c.capacity = blocks;
+            c.policy = policy;
+            c.evict();
+        });
+    }
+
+    /// End of the most recent read.
+    pub fn cursor(&self) -> u64 {
+        self.with(|c| c.cursor).unwrap_or(0)
     }
 
     /// Blocks from `first` on (at most `count`, within the input) that are not cached.
@@ -65,10 +138,9 @@ impl CachedSource {
         .unwrap_or_default()
     }
 
-    /// Blocks from the most recent read on that are not cached yet.
-    pub fn read_ahead(&self) -> Vec<u64> {
-        let cursor = self.with(|c| c.cursor).unwrap_or(0);
-        self.missing(cursor / BLOCK, READ_AHEAD_BLOCKS)
+    /// `count` blocks from the most recent read on that are not cached yet.
+    pub fn read_ahead(&self, count: u64) -> Vec<u64> {
+        self.missing(self.cursor() / BLOCK, count)
     }
 
     /// `block` and the read-ahead after it, not cached yet.
@@ -81,16 +153,12 @@ impl CachedSource {
             c.blocks.insert(block, data);
             c.lru.retain(|b| *b != block);
             c.lru.push_back(block);
-            while c.lru.len() > MAX_BLOCKS {
-                if let Some(old) = c.lru.pop_front() {
-                    c.blocks.remove(&old);
-                }
-            }
+            c.evict();
         });
     }
 
-    /// Reads `blocks` (and the next few after each miss) from `key`, one ranged read per run of
-    /// consecutive blocks.
+    /// Reads `blocks` from `key`, one ranged read per run of consecutive blocks, streamed into
+    /// the cache block by block (no copy of the whole run is held).
     pub async fn fill(&self, bucket: &Bucket, key: &str, blocks: &[u64]) -> worker::Result<()> {
         let len = self.with(|c| c.len).map_err(|e| worker::Error::RustError(e.to_string()))?;
         let mut i = 0;
@@ -107,9 +175,28 @@ impl CachedSource {
             let gone = || worker::Error::RustError(format!("input object {key} is gone"));
             let object =
                 bucket.get(key).range(Range::OffsetWithLength { offset, length }).execute().await?.ok_or_else(gone)?;
-            let bytes = object.body().ok_or_else(gone)?.bytes().await?;
-            for (k, chunk) in bytes.chunks(BLOCK as usize).enumerate() {
-                self.insert(start + k as u64, chunk.to_vec());
+            let mut stream = object.body().ok_or_else(gone)?.stream()?;
+            let mut block = start;
+            let mut data = Vec::with_capacity(BLOCK.min(length) as usize);
+            let mut read = 0u64;
+            while let Some(chunk) = stream.next().await {
+                let mut chunk = &chunk?[..];
+                read += chunk.len() as u64;
+                while !chunk.is_empty() {
+                    let n = (BLOCK as usize - data.len()).min(chunk.len());
+                    data.extend_from_slice(&chunk[..n]);
+                    chunk = &chunk[n..];
+                    if data.len() == BLOCK as usize {
+                        self.insert(block, std::mem::replace(&mut data, Vec::with_capacity(BLOCK as usize)));
+                        block += 1;
+                    }
+                }
+            }
+            if read != length {
+                return Err(worker::Error::RustError(format!("a ranged read of {key} gave {read} of {length} bytes")));
+            }
+            if !data.is_empty() {
+                self.insert(block, data);
             }
         }
         Ok(())
@@ -127,14 +214,20 @@ impl ByteSource for CachedSource {
                 return Ok(0);
             }
             let block = offset / BLOCK;
+            c.touched.insert(block);
             let Some(data) = c.blocks.get(&block) else {
                 c.miss.get_or_insert(block);
+                c.misses += 1;
                 return Err(io::Error::other("input range not fetched yet"));
             };
             let at = (offset - block * BLOCK) as usize;
             let n = buf.len().min(data.len().saturating_sub(at));
             buf[..n].copy_from_slice(&data[at..at + n]);
             c.cursor = offset + n as u64;
+            if c.lru.back() != Some(&block) {
+                c.lru.retain(|b| *b != block);
+                c.lru.push_back(block);
+            }
             Ok(n)
         })?
     }
