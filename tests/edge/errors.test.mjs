@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  api, assertError, defaultVars, extractBody, runJob, startFixtureServer, startService, testKeys,
+  api, assertError, defaultVars, extractBody, manifest, runJob, startFixtureServer, startService, testKeys,
   waitForJob,
 } from './harness.mjs';
 
@@ -308,7 +308,19 @@ describe('the free plan source size limit (500 MB)', { concurrency: true }, () =
   });
 });
 
-// Runs last and alone: a silent source holds the Worker's queue consumer for 30 s.
+// The source's Content-Length is the input's length: a body that ends short of it fails the job
+// (the "connection cut half-way" case above); bytes sent after it are not part of the body (HTTP
+// framing), so the input is exactly the declared bytes, never more.
+describe('the source\'s declared length', () => {
+  test('bytes sent after the Content-Length are not part of the input', async () => {
+    const { final } = await runJob(svc.base, keys.pro, extractBody(fx.url(`/extra/${GOOD}`), 'aac'));
+    assert.equal(final.status, 'completed', JSON.stringify(final.error));
+    assert.equal(final.inputFile.size, manifest().get(GOOD).size_bytes);
+  });
+});
+
+// Runs last and alone: a silent source holds the Worker's queue consumer for 30 s, a stalled one
+// for 60 s.
 describe('source fetch timeout', () => {
   test('DOWNLOAD_FAILED: no first byte within 30 s', async () => {
     const t0 = Date.now();
@@ -317,5 +329,14 @@ describe('source fetch timeout', () => {
     assert.equal(final.status, 'failed', JSON.stringify(final));
     assert.equal(final.error.code, 'DOWNLOAD_FAILED');
     assert.ok(took >= 29 && took < 44, `failed after the 30 s first-byte limit, not when the source answered: ${took} s`);
+  });
+  test('DOWNLOAD_FAILED: nothing for 60 s after the first bytes', async () => {
+    const t0 = Date.now();
+    const { final } = await runJob(svc.base, keys.pro, extractBody(fx.url(`/stall/${GOOD}`), 'aac'), { timeoutMs: 120_000 });
+    const took = (Date.now() - t0) / 1000;
+    assert.equal(final.status, 'failed', JSON.stringify(final));
+    assert.equal(final.error.code, 'DOWNLOAD_FAILED');
+    assert.match(final.error.details ?? '', /stalled for 60 s after 65536 bytes/);
+    assert.ok(took >= 59 && took < 90, `failed after the 60 s stall limit: ${took} s`);
   });
 });

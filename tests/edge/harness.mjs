@@ -98,6 +98,8 @@ function closeServer(server) {
  *   /status/CODE[/NAME]        that status, small text body
  *   /html[/NAME]               an HTML page with status 200
  *   /huge[/NAME][?size=N]      claims 6 GB (or N bytes), sends 64 KB, cuts the connection after 2 s
+ *   /extra/NAME                the file with its Content-Length, then 64 KB more on the same response
+ *   /stall/NAME                the file's Content-Length and first 64 KB, then nothing (held open)
  * Every request is recorded in `requests`.
  */
 export async function startFixtureServer() {
@@ -110,7 +112,7 @@ export async function startFixtureServer() {
   };
   const sockets = new Set();
 
-  const serveFile = (req, res, name, { chunked = false, drop = false } = {}) => {
+  const serveFile = (req, res, name, { chunked = false, drop = false, extra = false, stall = false } = {}) => {
     const path = name ? join(FIXTURES_DIR, basename(name)) : null;
     if (!path || !existsSync(path)) {
       res.writeHead(404, { 'content-type': 'text/plain' });
@@ -128,6 +130,18 @@ export async function startFixtureServer() {
       const half = readFileSync(path).subarray(0, Math.floor(size / 2));
       res.write(half, () => setTimeout(() => res.socket?.destroy(), 200));
       return;
+    }
+    if (extra) {
+      // Node writes past the declared length as asked: the client sees them after the body. The
+      // connection is closed after them, so no client reuses it and reads them as a response.
+      res.writeHead(200, { 'content-type': type, 'content-length': size, connection: 'close' });
+      res.write(readFileSync(path));
+      return res.end(Buffer.alloc(64 * 1024, 0x55), () => res.socket?.destroy());
+    }
+    if (stall) {
+      res.writeHead(200, { 'content-type': type, 'content-length': size });
+      res.write(readFileSync(path).subarray(0, Math.min(size - 1, 64 * 1024)));
+      return; // held open until close()
     }
     const m = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
     if (m && (m[1] !== '' || m[2] !== '')) {
@@ -186,6 +200,8 @@ export async function startFixtureServer() {
         case 'html':
           res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
           return res.end('<!doctype html><html><head><title>Not a video</title></head><body><p>Hello</p></body></html>\n');
+        case 'extra': return serveFile(req, res, parts[1], { extra: true });
+        case 'stall': return serveFile(req, res, parts[1], { stall: true });
         case 'huge': {
           const claimed = Number(url.searchParams.get('size') ?? 6_000_000_000);
           res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': claimed });
@@ -557,10 +573,19 @@ export function configuredCrons() {
  * Starts the Worker with `wrangler dev` (the build from prepareWorker) on a free port, with a
  * fresh --persist-to directory and `--var NAME:VALUE` for each var; waits until GET /v1/health
  * answers. Logs go to target/test-out/edge/NAME.log.
- * Returns {base, stop(), logPath, persistDir, log(), fireScheduled()}.
+ *
+ * `config`: another wrangler.toml to run instead (the benchmark's control Worker).
+ * `inspector: false` starts wrangler without its DevTools proxy. wrangler 4.86 turns on the
+ * Network domain of the Worker's inspector even when no DevTools is attached, and its proxy then
+ * forwards every event (one per 4 KB read of any fetched body) to wrangler's Node process over
+ * a new loopback connection and keeps all of them: a 1 GB source means some 250,000 events, the
+ * proxy's workerd runs out of file descriptors ("Too many open files") and grows by gigabytes.
+ * wrangler fixed this in 4.100 (which needs Node 22). wrangler skips the proxy when it believes a
+ * VS Code debugger is attached (VSCODE_INSPECTOR_OPTIONS set), which is what this option does.
+ * Returns {base, port, pid (wrangler's process group), stop(), logPath, persistDir, log(), fireScheduled()}.
  */
-export async function startService({ name = 'edge', vars = {}, testScheduled = false } = {}, attempt = 1) {
-  const workerDir = await prepareWorker();
+export async function startService({ name = 'edge', vars = {}, testScheduled = false, config, inspector = true } = {}, attempt = 1) {
+  const configPath = config ?? join(await prepareWorker(), 'wrangler.toml');
   mkdirSync(OUT_DIR, { recursive: true });
   const logPath = join(OUT_DIR, `${name}.log`);
   const logFd = openSync(logPath, 'w');
@@ -568,13 +593,15 @@ export async function startService({ name = 'edge', vars = {}, testScheduled = f
   const inspectorPort = await freePort();
   const persistDir = mkdtempSync(join(tmpdir(), `converso-edge-${name}-`));
   const args = [
-    'wrangler', 'dev', '--config', join(workerDir, 'wrangler.toml'), '--ip', '127.0.0.1', '--port', String(port),
+    'wrangler', 'dev', '--config', configPath, '--ip', '127.0.0.1', '--port', String(port),
     '--inspector-port', String(inspectorPort), '--persist-to', persistDir, '--show-interactive-dev-session=false',
   ];
   if (testScheduled) args.push('--test-scheduled');
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   writeSync(logFd, `$ (cd ${EDGE_DIR} && npx ${args.join(' ')})\n`);
-  const child = spawn('npx', args, { cwd: EDGE_DIR, env: serviceEnv(), stdio: ['ignore', logFd, logFd], detached: true });
+  const env = serviceEnv();
+  if (!inspector) env.VSCODE_INSPECTOR_OPTIONS = '{}';
+  const child = spawn('npx', args, { cwd: EDGE_DIR, env, stdio: ['ignore', logFd, logFd], detached: true });
   writeSync(logFd, `[harness] wrangler pid ${child.pid} (process group ${child.pid})\n`);
   closeSync(logFd);
   const svc = { pid: child.pid, persistDir };
@@ -603,7 +630,7 @@ export async function startService({ name = 'edge', vars = {}, testScheduled = f
     if (exited) {
       await stop();
       // The free port was taken by someone else before wrangler bound it: try other ports.
-      if (attempt < 4 && /Address already in use/.test(log())) return startService({ name, vars, testScheduled }, attempt + 1);
+      if (attempt < 4 && /Address already in use/.test(log())) return startService({ name, vars, testScheduled, config, inspector }, attempt + 1);
       throw new Error(`wrangler dev exited (${JSON.stringify(exited)}) before the Worker was ready:\n${tail(log(), 40)}`);
     }
     if (Date.now() > deadline) {
@@ -621,7 +648,7 @@ export async function startService({ name = 'edge', vars = {}, testScheduled = f
     await sleep(250);
   }
   return {
-    base, port, logPath, persistDir, log, stop, vars,
+    base, port, pid: child.pid, logPath, persistDir, log, stop, vars,
     /** Fires the scheduled (cron) handler; needs testScheduled. */
     async fireScheduled(cron = configuredCrons()[0] ?? '* * * * *') {
       const r = await fetch(`${base}/__scheduled?cron=${encodeURIComponent(cron)}`);

@@ -103,6 +103,7 @@ const CASES = [
   { name: '10-minute webm → opus (copy, 17 MB source)', file: 'long_webm_vp9_opus_10min.webm', format: 'opus', mode: 'copy', codec: 'opus', channels: 2, rate: 48000 },
   { name: '10-minute mp4 → aac (copy, 15 MB source)', file: 'long_mp4_h264_aac_stereo44k_10min.mp4', format: 'aac', mode: 'copy', codec: 'aac', channels: 2, rate: 44100 },
   { name: 'source without Content-Length (chunked) → mp3 (copy)', file: 'mp4_h264_mp3.mp4', route: 'chunked', format: 'mp3', mode: 'copy', codec: 'mp3', channels: 2, rate: 44100 },
+  { name: '10-minute webm without Content-Length (chunked, 17 MB: three upload parts) → opus (copy)', file: 'long_webm_vp9_opus_10min.webm', route: 'chunked', format: 'opus', mode: 'copy', codec: 'opus', channels: 2, rate: 48000 },
   { name: 'source after 2 redirects → aac (copy)', file: 'mov_h264_aac.mov', route: 'redirect/2', format: 'aac', mode: 'copy', codec: 'aac', channels: 2, rate: 44100 },
 ];
 
