@@ -68,7 +68,7 @@ pub async fn download(cfg: &Config, job: &mut Job, bucket: &Bucket, p: &mut Prog
     let stored = match (body, declared.filter(|_| !encoded)) {
         (None, _) | (_, Some(0)) => Ok(0),
         (Some(body), Some(len)) => store_whole(&body, len, limit, job, bucket, &key, p).await,
-        (Some(body), None) => store_in_parts(&body, limit, job, bucket, &key, p).await,
+        (Some(body), None) => store_in_parts(&body, limit, None, job, bucket, &key, p).await,
     };
     let total = match stored {
         Ok(total) => total,
@@ -302,6 +302,7 @@ async fn store_whole(
 async fn store_in_parts(
     body: &web_sys::ReadableStream,
     limit: u64,
+    declared: Option<u64>,
     job: &mut Job,
     bucket: &Bucket,
     key: &str,
@@ -313,7 +314,7 @@ async fn store_in_parts(
         let mut parts = Vec::new();
         let mut buf: Vec<u8> = Vec::with_capacity(PART);
         while let Some(piece) = reader.next().await? {
-            check_count(reader.bytes, limit, None)?;
+            check_count(reader.bytes, limit, declared)?;
             let mut at = 0;
             let n = piece.byte_length();
             while at < n {
@@ -328,7 +329,10 @@ async fn store_in_parts(
                 }
             }
             reader.recycle(piece);
-            p.set(job, Step::DownloadingVideo, percent(reader.bytes, None), false).await?;
+            p.set(job, Step::DownloadingVideo, percent(reader.bytes, declared), false).await?;
+        }
+        if let Some(d) = declared.filter(|&d| d != reader.bytes) {
+            return Err(download_failed(format!("the source sent {} bytes but announced {d}", reader.bytes)));
         }
         if reader.bytes > 0 && (!buf.is_empty() || parts.is_empty()) {
             parts.push(upload.upload_part(parts.len() as u16 + 1, buf).await.map_err(infra)?);

@@ -683,7 +683,22 @@ export function api(base, key) {
     }
     const init = { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000) };
     if (body && typeof body.getReader === 'function') init.duplex = 'half';
-    const res = await fetch(base + path, init);
+    let res;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await fetch(base + path, init);
+        break;
+      } catch (e) {
+        // Under load wrangler dev sometimes closes its kept-alive connections just as requests
+        // go out on them ("other side closed", no answer; seen with the Worker of before the
+        // streamed downloads too): the request is sent again on a new connection.
+        const closed = e.cause?.code === 'UND_ERR_SOCKET' && /other side closed/.test(e.cause.message ?? '');
+        if (closed && attempt < 3 && !(body && typeof body.getReader === 'function')) continue;
+        // undici says only "fetch failed"; the cause says why (a reset, a refused connection, …).
+        if (e.cause) e.message = `${e.message} (${method} ${path}: ${e.cause.code ?? ''} ${e.cause.message ?? e.cause})`;
+        throw e;
+      }
+    }
     const buffer = Buffer.from(await res.arrayBuffer());
     const text = buffer.toString('utf8');
     let json = null;
