@@ -21,9 +21,9 @@ const PACKETS_PER_STEP: usize = 32;
 /// Engine opens retried after cache misses before giving up.
 const MAX_OPEN_ROUNDS: u32 = 64;
 /// Cache blocks while the extraction opens (headers and the bitrate measurement).
-const OPEN_BLOCKS: usize = 48;
+const OPEN_BLOCKS: usize = 32;
 /// Most blocks read ahead before a step.
-const MAX_AHEAD_BLOCKS: u64 = 24;
+const MAX_AHEAD_BLOCKS: u64 = 16;
 /// Extractions started again after a read out of order, before giving up.
 const MAX_RESTARTS: u32 = 8;
 /// Save progress at most this often.

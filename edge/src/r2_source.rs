@@ -18,7 +18,7 @@ use worker::{Bucket, Range};
 /// Cache block size.
 pub const BLOCK: u64 = 1 << 20;
 /// Blocks kept while extracting.
-pub const MAX_BLOCKS: usize = 40;
+pub const MAX_BLOCKS: usize = 32;
 /// Blocks read ahead of the furthest offset read, at least.
 pub const READ_AHEAD_BLOCKS: u64 = 8;
 
