@@ -22,6 +22,7 @@ use crate::encode::aac::AacEncoder;
 use crate::encode::flac::FlacEncoder;
 use crate::encode::mp3::Mp3Encoder;
 use crate::encode::opus::OpusEncoder;
+use crate::encode::vorbis::VorbisEncoder;
 use crate::encode::wav::WavEncoder;
 use crate::encode::{Encoder, Lossy, Prep};
 use crate::error::{Error, Result};
@@ -485,7 +486,12 @@ fn encoder(
             Box::new(Lossy::new(prep()?, opus))
         }
         OutputFormat::Ogg => {
-            return Err(Error::invalid_output("the Vorbis encoder is not available"));
+            let mode = match plan.vbr_quality {
+                Some(q) => converso_vorbis::Mode::Quality(f32::from(q) / 10.0),
+                None => converso_vorbis::Mode::Average(bitrate),
+            };
+            let comments = tags::vorbis_comments(tags);
+            Box::new(Lossy::new(prep()?, VorbisEncoder::begin(sink, rate, out_channels, mode, &comments)?))
         }
     })
 }

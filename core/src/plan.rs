@@ -84,9 +84,14 @@ pub struct Plan {
     #[serde(flatten)]
     pub mode: Mode,
     /// Lossy re-encodes: the bitrate the encoder produces, in bits per second (from `quality`,
-    /// or `bitrate` as the format allows it).
+    /// or `bitrate` as the format allows it; an average for ogg). `None` for ogg at a quality
+    /// level, which is [`Plan::vbr_quality`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bitrate: Option<u32>,
+    /// Ogg Vorbis re-encodes at a quality level: the VBR quality on libvorbis's scale (2, 4, 6
+    /// or 9 for `low` to `extreme`), which sets no bitrate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vbr_quality: Option<u8>,
     /// Re-encodes whose encoder cannot take the source's sample rate: from it to the rate
     /// encoded (Hz).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -124,6 +129,9 @@ impl Plan {
         if let (Some(b), false) = (self.bitrate, asked) {
             how.push(format!("{} kbps", b / 1000));
         }
+        if let Some(q) = self.vbr_quality {
+            how.push(format!("VBR quality {q}"));
+        }
         if let Some(r) = self.resample {
             how.push(format!("resampled from {} Hz to {} Hz", r.from, r.to));
         }
@@ -150,10 +158,18 @@ pub fn plan(info: &MediaInfo, options: &ExtractOptions) -> Result<Plan> {
         None => Mode::Copy,
         Some(reason) => Mode::Transcode { reason },
     };
-    let mut plan =
-        Plan { track: track.clone(), format, mode, bitrate: None, resample: None, downmix: None, notes: Vec::new() };
-    if let Mode::Transcode { reason } = &plan.mode {
-        check_transcode(track, codec, format, reason)?;
+    let mut plan = Plan {
+        track: track.clone(),
+        format,
+        mode,
+        bitrate: None,
+        vbr_quality: None,
+        resample: None,
+        downmix: None,
+        notes: Vec::new(),
+    };
+    if let Mode::Transcode { .. } = &plan.mode {
+        check_transcode(track, codec)?;
         lossy_settings(&mut plan, options)?;
     }
     if options.preserve_metadata {
@@ -178,7 +194,8 @@ fn lossy_settings(plan: &mut Plan, options: &ExtractOptions) -> Result<()> {
     let Some(target) = quality::target(plan.format, rate, channels, quality, options.bitrate_bps()?)? else {
         return Ok(());
     };
-    plan.bitrate = Some(target.bitrate);
+    plan.bitrate = target.bitrate;
+    plan.vbr_quality = target.vbr_quality;
     plan.resample = (target.sample_rate != rate).then_some(Conversion { from: rate, to: target.sample_rate });
     plan.downmix = (target.channels != channels).then_some(Conversion { from: channels, to: target.channels });
     Ok(())
@@ -269,8 +286,8 @@ pub(crate) fn decodable(track: &TrackInfo, codec: AudioCodec) -> bool {
     }
 }
 
-/// An undecodable source is reported first: it fails whatever the output.
-fn check_transcode(track: &TrackInfo, codec: AudioCodec, format: OutputFormat, reason: &TranscodeReason) -> Result<()> {
+/// A re-encode needs a source that can be decoded.
+fn check_transcode(track: &TrackInfo, codec: AudioCodec) -> Result<()> {
     if !decodable(track, codec) {
         let what = match (codec, track.profile.as_deref()) {
             (AudioCodec::Aac, Some(p)) => format!("AAC ({p} profile, {} channels)", track.channels.unwrap_or(0)),
@@ -278,15 +295,6 @@ fn check_transcode(track: &TrackInfo, codec: AudioCodec, format: OutputFormat, r
         };
         return Err(Error::invalid_video(format!("the {what} audio of this input cannot be decoded"))
             .with_details("decodable: AAC-LC mono/stereo, MP3, MP2, Opus, Vorbis, FLAC, ALAC, PCM, ADPCM"));
-    }
-    if format == OutputFormat::Ogg {
-        return Err(Error::invalid_output(
-            "ogg output needs re-encoding here, and the Vorbis encoder is not available in this version",
-        )
-        .with_details(format!(
-            "{}; available now: mp3, aac, opus, flac and wav from any decodable source, and lossless copy to ogg from Vorbis sources",
-            reason.describe()
-        )));
     }
     Ok(())
 }

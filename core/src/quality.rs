@@ -1,4 +1,5 @@
-//! What a lossy re-encode produces: bitrate, sample rate and channels, per format.
+//! What a lossy re-encode produces: bitrate (or Vorbis quality), sample rate and channels, per
+//! format.
 //!
 //! Bitrates per quality level (`medium` is the default; `bitrate` overrides the level):
 //!
@@ -7,6 +8,11 @@
 //! | `mp3` | 96k | 128k | 192k | 320k | the Layer III bitrates of the MPEG version the sample rate selects: 32k–320k (MPEG-1: 32, 44.1, 48 kHz), 8k–160k (MPEG-2 and 2.5: 8–24 kHz); a value between two of them takes the nearest |
 //! | `aac` | 96k | 128k | 192k | 256k | 32k–320k, and at most 6144 bits per channel per frame (AAC's limit: 264.6k for mono at 44.1 kHz) |
 //! | `opus` | 48k | 64k | 96k | 160k | 6k–256k per channel, 510k at most |
+//! | `ogg` | q2 | q4 | q6 | q9 | what libvorbis's average-bitrate set-ups cover at the rate and channel count: stereo 32k–500k at 40–48 kHz (10k–84k at 8 kHz), other channel counts 28k–240k per channel at 40–48 kHz (8k–42k at 8 kHz), 5.1 12k–240k per channel at 40–48 kHz ([`vorbis_range`]) |
+//!
+//! `ogg` levels are Vorbis VBR qualities (libvorbis's scale, as `oggenc -q`; for stereo at
+//! 44.1 kHz about 96k, 128k, 192k and 320k), which set no bitrate: the output takes what the
+//! audio needs. A `bitrate` makes it average-bitrate (ABR) at that rate instead.
 //!
 //! The levels are for mono and stereo. Surround output (aac, opus) gets the level's bitrate per
 //! pair of channels (5.1 aac at `medium`: 384k), and accepts 16k–160k per channel for aac,
@@ -19,11 +25,13 @@
 //! Sample rates: mp3 keeps a legal Layer III rate (8, 11.025, 12, 16, 22.05, 24, 32, 44.1,
 //! 48 kHz) and resamples anything else to the nearest of them; aac keeps the same nine rates
 //! (higher ones are resampled to 48 kHz: 128–256k spent above 24 kHz is wasted); opus encodes
-//! at 8, 12, 16, 24 or 48 kHz as the source is, and resamples anything else to 48 kHz.
+//! at 8, 12, 16, 24 or 48 kHz as the source is, and resamples anything else to 48 kHz; ogg keeps
+//! any rate from 8 to 48 kHz and resamples higher ones to 48 kHz, lower ones to 8 kHz (libvorbis
+//! tunes its set-ups for 8–48 kHz, and has none with an average bitrate outside them).
 //!
 //! Channels: mono and stereo are kept everywhere. aac keeps 3.0, 5.0, 5.1 and 7.1 (AAC's channel
-//! configurations 3, 5, 6 and 7), opus any layout of up to eight channels (mapping family 1);
-//! every other layout, and anything above stereo for mp3, is downmixed to stereo (see
+//! configurations 3, 5, 6 and 7), opus and ogg any layout of up to eight channels (Vorbis channel
+//! order); every other layout, and anything above stereo for mp3, is downmixed to stereo (see
 //! `encode::downmix`).
 
 use crate::error::{Error, Result};
@@ -41,19 +49,48 @@ const AAC_MAX_BPS: u32 = 320_000;
 const OPUS_MIN_BPS: u32 = 6_000;
 const OPUS_MAX_BPS_PER_CHANNEL: u32 = 256_000;
 const OPUS_MAX_BPS: u32 = 510_000;
+/// Lowest and highest kbps (per channel for Vorbis).
+type KbpsRange = (u32, u32);
+/// Vorbis VBR qualities of the levels low, medium, high, extreme (libvorbis's −1…10 scale).
+const VORBIS_QUALITIES: [u8; 4] = [2, 4, 6, 9];
+/// Average bitrates libvorbis's encoder set-ups (vorbisenc's templates) cover, per band of sample
+/// rates: the band's lowest rate, then the lowest and highest kbps per channel for stereo
+/// (coupled) and for every other channel count (uncoupled). 5.1 at 40 kHz and above has a set-up
+/// of its own ([`VORBIS_51_KBPS`]). A test checks the table against libvorbis.
+const VORBIS_KBPS: [(u32, KbpsRange, KbpsRange); 6] = [
+    (40_000, (16, 250), (28, 240)),
+    (26_000, (14, 190), (26, 190)),
+    (19_000, (14, 90), (22, 90)),
+    (15_000, (10, 100), (16, 100)),
+    (9_000, (8, 50), (14, 50)),
+    (8_000, (5, 42), (8, 42)),
+];
+const VORBIS_51_KBPS: KbpsRange = (12, 240);
 
 /// What the encoder of a lossy format is set up to produce.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Target {
-    /// Bits per second.
-    pub bitrate: u32,
+    /// Bits per second (an average for ogg); `None` for a Vorbis VBR quality.
+    pub bitrate: Option<u32>,
+    /// Vorbis VBR quality (libvorbis's scale): ogg at a quality level.
+    pub vbr_quality: Option<u8>,
     /// Sample rate the encoder is fed.
     pub sample_rate: u32,
     /// Channels the encoder is fed.
     pub channels: u32,
 }
 
-/// The bitrate of a quality level, before the format's limits.
+fn level_index(quality: Quality) -> usize {
+    match quality {
+        Quality::Low => 0,
+        Quality::Medium => 1,
+        Quality::High => 2,
+        Quality::Extreme => 3,
+    }
+}
+
+/// The bitrate of a quality level, before the format's limits (`None` for formats without
+/// one: ogg's levels are qualities, lossless formats have none).
 pub(crate) fn level_bps(format: OutputFormat, quality: Quality) -> Option<u32> {
     let kbps = match format {
         OutputFormat::Mp3 => [96, 128, 192, 320],
@@ -61,13 +98,7 @@ pub(crate) fn level_bps(format: OutputFormat, quality: Quality) -> Option<u32> {
         OutputFormat::Opus => [48, 64, 96, 160],
         OutputFormat::Ogg | OutputFormat::Flac | OutputFormat::Wav => return None,
     };
-    let i = match quality {
-        Quality::Low => 0,
-        Quality::Medium => 1,
-        Quality::High => 2,
-        Quality::Extreme => 3,
-    };
-    Some(kbps[i] * 1000)
+    Some(kbps[level_index(quality)] * 1000)
 }
 
 /// The sample rate a format's encoder is fed for a source at `rate`.
@@ -75,6 +106,7 @@ pub(crate) fn encoder_rate(format: OutputFormat, rate: u32) -> u32 {
     match format {
         OutputFormat::Mp3 | OutputFormat::Aac => nearest(&MP3_RATES, rate),
         OutputFormat::Opus if OPUS_RATES.contains(&rate) => rate,
+        OutputFormat::Ogg => rate.clamp(8_000, 48_000),
         _ => 48_000,
     }
 }
@@ -88,7 +120,7 @@ fn nearest(rates: &[u32], rate: u32) -> u32 {
 /// second) overrides `quality`.
 ///
 /// Errors: `INVALID_OUTPUT` for a `bitrate` the format cannot produce at that rate, with the
-/// allowed range in `details`; `None` for formats without a lossy encoder here.
+/// allowed range in `details`; `None` for lossless formats.
 pub(crate) fn target(
     format: OutputFormat,
     rate: u32,
@@ -96,16 +128,21 @@ pub(crate) fn target(
     quality: Quality,
     bitrate: Option<u32>,
 ) -> Result<Option<Target>> {
-    let Some(level) = level_bps(format, quality) else {
+    if format.is_lossless() {
         return Ok(None);
-    };
+    }
     let sample_rate = encoder_rate(format, rate);
     let channels = encoder_channels(format, channels);
     let (lo, hi) = bitrate_range(format, sample_rate, channels);
-    let bitrate = match bitrate {
-        None => (level * channels.max(2) / 2).clamp(lo, hi),
-        Some(b) if (lo..=hi).contains(&b) => b,
-        Some(b) => {
+    let bitrate = match (bitrate, level_bps(format, quality)) {
+        // Vorbis levels are VBR qualities.
+        (None, None) => {
+            let vbr_quality = Some(VORBIS_QUALITIES[level_index(quality)]);
+            return Ok(Some(Target { bitrate: None, vbr_quality, sample_rate, channels }));
+        }
+        (None, Some(level)) => (level * channels.max(2) / 2).clamp(lo, hi),
+        (Some(b), _) if (lo..=hi).contains(&b) => b,
+        (Some(b), _) => {
             return Err(Error::invalid_output(format!(
                 "output.bitrate {} kbps is outside what {} output allows here",
                 kbps(b),
@@ -121,7 +158,7 @@ pub(crate) fn target(
     } else {
         bitrate
     };
-    Ok(Some(Target { bitrate, sample_rate, channels }))
+    Ok(Some(Target { bitrate: Some(bitrate), vbr_quality: None, sample_rate, channels }))
 }
 
 fn mp3_kbps(rate: u32) -> &'static [u32; 14] {
@@ -137,7 +174,7 @@ fn mp3_kbps(rate: u32) -> &'static [u32; 14] {
 pub(crate) fn encoder_channels(format: OutputFormat, channels: u32) -> u32 {
     let carried = match format {
         OutputFormat::Aac => matches!(channels, 1 | 2 | 3 | 5 | 6 | 8),
-        OutputFormat::Opus => (1..=8).contains(&channels),
+        OutputFormat::Opus | OutputFormat::Ogg => (1..=8).contains(&channels),
         _ => (1..=2).contains(&channels),
     };
     if carried {
@@ -159,9 +196,22 @@ fn bitrate_range(format: OutputFormat, rate: u32, channels: u32) -> (u32, u32) {
             (AAC_MIN_BPS / 2 * channels, (AAC_MAX_BPS / 2 * channels).min(aac_cap(rate, channels)))
         }
         OutputFormat::Aac => (AAC_MIN_BPS, AAC_MAX_BPS.min(aac_cap(rate, channels))),
+        OutputFormat::Ogg => vorbis_range(rate, channels),
         _ if surround => (OPUS_MIN_BPS * channels, OPUS_MAX_BPS_PER_CHANNEL * channels),
         _ => (OPUS_MIN_BPS, (OPUS_MAX_BPS_PER_CHANNEL * channels).min(OPUS_MAX_BPS)),
     }
+}
+
+/// The average bitrates (bits per second, in all) libvorbis can encode `channels` at `rate`
+/// (8–48 kHz) with.
+pub(crate) fn vorbis_range(rate: u32, channels: u32) -> (u32, u32) {
+    let (_, stereo, other) = VORBIS_KBPS.iter().find(|b| rate >= b.0).unwrap_or(&VORBIS_KBPS[VORBIS_KBPS.len() - 1]);
+    let (lo, hi) = match channels {
+        2 => *stereo,
+        6 if rate >= 40_000 => VORBIS_51_KBPS,
+        _ => *other,
+    };
+    (lo * 1000 * channels, hi * 1000 * channels)
 }
 
 /// AAC's ceiling: 6144 bits per channel in a frame of 1024 samples.
@@ -200,6 +250,11 @@ fn allowed(format: OutputFormat, rate: u32, channels: u32) -> String {
             kbps(lo),
             kbps(hi)
         ),
+        OutputFormat::Ogg => format!(
+            "ogg (Vorbis, average bitrate) allows {}k to {}k for {channels} channel(s) at {rate} Hz (libvorbis's range for that rate and channel count; the quality levels set no bitrate)",
+            kbps(lo),
+            kbps(hi)
+        ),
         _ => format!(
             "opus allows {}k to {}k for {channels} channel(s) (6k to 256k per channel, 510k at most for stereo)",
             kbps(lo),
@@ -212,8 +267,16 @@ fn allowed(format: OutputFormat, rate: u32, channels: u32) -> String {
 mod tests {
     use super::*;
 
-    fn t(format: OutputFormat, rate: u32, ch: u32, q: Quality, b: Option<u32>) -> Result<Target> {
-        Ok(target(format, rate, ch, q, b)?.unwrap())
+    /// The target, its bitrate unwrapped (a field of the same name, for the formats with one).
+    #[derive(Debug)]
+    struct T {
+        bitrate: u32,
+        channels: u32,
+    }
+
+    fn t(format: OutputFormat, rate: u32, ch: u32, q: Quality, b: Option<u32>) -> Result<T> {
+        let t = target(format, rate, ch, q, b)?.unwrap();
+        Ok(T { bitrate: t.bitrate.unwrap(), channels: t.channels })
     }
 
     #[test]
@@ -225,8 +288,15 @@ mod tests {
         assert_eq!(mp3, [96_000, 128_000, 192_000, 320_000]);
         assert_eq!(t(OutputFormat::Aac, 48000, 2, Quality::Extreme, None).unwrap().bitrate, 256_000);
         assert_eq!(t(OutputFormat::Opus, 48000, 2, Quality::Low, None).unwrap().bitrate, 48_000);
-        assert!(target(OutputFormat::Ogg, 44100, 2, Quality::Medium, None).unwrap().is_none());
         assert!(target(OutputFormat::Flac, 44100, 2, Quality::Medium, None).unwrap().is_none());
+        let ogg: Vec<Target> = [Quality::Low, Quality::Medium, Quality::High, Quality::Extreme]
+            .into_iter()
+            .map(|q| target(OutputFormat::Ogg, 44100, 2, q, None).unwrap().unwrap())
+            .collect();
+        assert_eq!(ogg.iter().map(|t| t.vbr_quality.unwrap()).collect::<Vec<_>>(), [2, 4, 6, 9]);
+        assert!(ogg.iter().all(|t| t.bitrate.is_none()));
+        let abr = target(OutputFormat::Ogg, 44100, 2, Quality::Low, Some(160_000)).unwrap().unwrap();
+        assert_eq!((abr.bitrate, abr.vbr_quality), (Some(160_000), None));
     }
 
     #[test]
@@ -241,6 +311,28 @@ mod tests {
         assert_eq!(encoder_rate(OutputFormat::Opus, 44100), 48000);
         assert_eq!(encoder_rate(OutputFormat::Opus, 16000), 16000);
         assert_eq!(encoder_rate(OutputFormat::Opus, 22050), 48000);
+        assert_eq!(encoder_rate(OutputFormat::Ogg, 22050), 22050);
+        assert_eq!(encoder_rate(OutputFormat::Ogg, 37800), 37800);
+        assert_eq!(encoder_rate(OutputFormat::Ogg, 96000), 48000);
+        assert_eq!(encoder_rate(OutputFormat::Ogg, 7350), 8000);
+    }
+
+    /// The average-bitrate table says exactly what libvorbis accepts (to the kbps) at the rates
+    /// ogg output is encoded at, for one to eight channels; every quality level is accepted.
+    #[test]
+    fn vorbis_table_matches_libvorbis() {
+        use converso_vorbis::{supports, Mode};
+        for rate in [8000, 8500, 11025, 12000, 16000, 22050, 24000, 32000, 37800, 44100, 48000] {
+            for ch in 1..=8 {
+                let (lo, hi) = vorbis_range(rate, ch);
+                let abr = |b: u32| supports(ch, rate, Mode::Average(b));
+                assert!(abr(lo) && abr(hi), "{ch} ch {rate} Hz: {lo}..{hi}");
+                assert!(!abr(lo - 1000) && !abr(hi + 1000), "{ch} ch {rate} Hz: {lo}..{hi} is not the widest");
+                for q in VORBIS_QUALITIES {
+                    assert!(supports(ch, rate, Mode::Quality(f32::from(q) / 10.0)), "{ch} ch {rate} Hz q{q}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -272,5 +364,12 @@ mod tests {
         assert_eq!(t(OutputFormat::Mp3, 48000, 6, Quality::Medium, None).unwrap().channels, 2);
         let e = t(OutputFormat::Aac, 48000, 6, Quality::Medium, Some(1_200_000)).unwrap_err();
         assert!(e.details.as_deref().unwrap().contains("96k to 960k"), "{e:?}");
+        // Vorbis: libvorbis's average-bitrate range for the rate and channels.
+        let e = t(OutputFormat::Ogg, 44100, 2, Quality::Medium, Some(600_000)).unwrap_err();
+        assert!(e.details.as_deref().unwrap().contains("32k to 500k"), "{e:?}");
+        let e = t(OutputFormat::Ogg, 8000, 1, Quality::Medium, Some(64_000)).unwrap_err();
+        assert!(e.details.as_deref().unwrap().contains("8k to 42k"), "{e:?}");
+        assert_eq!(t(OutputFormat::Ogg, 96000, 6, Quality::Medium, Some(448_000)).unwrap().channels, 6);
+        assert_eq!(t(OutputFormat::Ogg, 48000, 9, Quality::Medium, Some(128_000)).unwrap().channels, 2);
     }
 }

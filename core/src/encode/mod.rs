@@ -2,7 +2,7 @@
 //! with one `match` in `extract.rs`.
 //!
 //! Lossless encoders (FLAC, WAV) take the decoded integers as they are. Lossy ones (MP3, AAC,
-//! Opus) are [`Lossy`]: the samples become floats in [-1, 1], are downmixed and resampled when
+//! Opus, Vorbis) are [`Lossy`]: the samples become floats in [-1, 1], are downmixed and resampled when
 //! the codec cannot carry the source's layout or rate ([`Prep`]), and go to the codec.
 
 pub(crate) mod aac;
@@ -11,6 +11,7 @@ pub(crate) mod flac;
 pub(crate) mod mp3;
 pub(crate) mod opus;
 pub(crate) mod resample;
+pub(crate) mod vorbis;
 pub(crate) mod wav;
 
 use crate::error::Result;

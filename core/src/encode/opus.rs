@@ -4,7 +4,8 @@
 //!
 //! Channels: mono and stereo in one stream (mapping family 0); three to eight channels as a
 //! multistream in Vorbis channel order (mapping family 1: coupled pairs for the front and
-//! surround pairs, mono streams for centre and LFE), reordered here from WAV order.
+//! surround pairs, mono streams for centre and LFE), reordered here from WAV order
+//! (`codec::vorbis::channel_order`).
 //!
 //! Framing: 20 ms packets. Length: the encoder's lookahead (`OpusHead` pre-skip, 312 samples at
 //! 48 kHz for the audio application) is taken off the start by decoders; the input is padded
@@ -16,6 +17,7 @@ use opus_pure::{Application, OpusMSEncoder, MAX_PACKET_BYTES};
 
 use super::FloatEncoder;
 use crate::codec::opus::tags_packet;
+use crate::codec::vorbis;
 use crate::error::{Error, Result};
 use crate::mux::ogg::{Granules, Ogg};
 use crate::mux::PacketMuxer;
@@ -74,7 +76,8 @@ impl OpusEncoder {
             let pre_skip = u16::try_from(lookahead * upsample).map_err(failed)?;
             (Codec::Single(Box::new(enc)), lookahead, opus_head(channels as u8, pre_skip, source_rate, None), None)
         } else {
-            let order = vorbis_order(channels).ok_or_else(|| refused(opus_pure::Error::InvalidArgument("layout")))?;
+            let order =
+                vorbis::channel_order(channels).ok_or_else(|| refused(opus_pure::Error::InvalidArgument("layout")))?;
             let mut enc = OpusMSEncoder::new(rate as i32, channels, 1, Application::Audio).map_err(refused)?;
             enc.set_bitrate(bitrate as i32);
             let lookahead = enc.streams()[0].lookahead() as u64;
@@ -145,20 +148,6 @@ fn opus_head(channels: u8, pre_skip: u16, input_rate: u32, family1: Option<(u8, 
         }
     }
     h
-}
-
-/// Vorbis channel order (RFC 7845 §5.1.1.2) from the decoders' WAV order
-/// (`mux::wav::default_channel_mask`): for each Vorbis channel, its WAV index.
-fn vorbis_order(channels: usize) -> Option<&'static [usize]> {
-    Some(match channels {
-        3 => &[0, 2, 1],                // FL FR FC → L C R
-        4 => &[0, 1, 2, 3],             // FL FR BL BR
-        5 => &[0, 2, 1, 3, 4],          // FL FR FC BL BR → FL C FR RL RR
-        6 => &[0, 2, 1, 4, 5, 3],       // FL FR FC LFE BL BR → FL C FR RL RR LFE
-        7 => &[0, 2, 1, 4, 5, 6, 3],    // FL FR FC LFE BL BR BC → FL C FR SL SR RC LFE
-        8 => &[0, 2, 1, 6, 7, 4, 5, 3], // FL FR FC LFE BL BR SL SR → FL C FR SL SR RL RR LFE
-        _ => return None,
-    })
 }
 
 impl FloatEncoder for OpusEncoder {

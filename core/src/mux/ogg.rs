@@ -4,6 +4,11 @@
 //! (the running sample count at its end), which depends on the codec: Opus packets announce
 //! their length in the TOC byte; Vorbis packets overlap half a block with their neighbours.
 //! One packet is held back so the last one can carry the end-of-stream flag.
+//!
+//! A Vorbis stream's first audio packet (which decodes to nothing: granule 0) ends a page of its
+//! own. A short stream would otherwise have one audio page, both first and last, whose granule
+//! position (trimmed to the stream's length) decoders such as ffmpeg's read as samples to drop
+//! from the start instead of the end.
 
 use ogg::writing::{PacketWriteEndInfo, PacketWriter};
 
@@ -35,6 +40,8 @@ pub(crate) struct Ogg {
     page_start: u64,
     /// The held-back packet and the granules before and after it.
     pending: Option<(Vec<u8>, u64, u64)>,
+    /// Audio packets written to pages so far.
+    written: u64,
 }
 
 impl Ogg {
@@ -57,6 +64,7 @@ impl Ogg {
             page_span: u64::from(rate.max(1)),
             page_start: 0,
             pending: None,
+            written: 0,
         };
         for h in headers {
             ogg.pages.write_packet(h.clone(), ogg.serial, PacketWriteEndInfo::EndPage, 0)?;
@@ -68,6 +76,17 @@ impl Ogg {
     fn flush(&mut self, sink: &mut dyn ByteSink) -> Result<()> {
         let bytes = std::mem::take(self.pages.inner_mut());
         Ok(sink.write(&bytes)?)
+    }
+
+    /// Granule position after the last packet written (before any end trim).
+    pub fn granule(&self) -> u64 {
+        self.granule
+    }
+
+    /// Sets the highest granule the last page may carry: the presented length of a stream
+    /// whose encoder knows it only at the end.
+    pub fn limit_end(&mut self, granule: u64) {
+        self.end_limit = Some(granule);
     }
 
     fn samples(&mut self, data: &[u8]) -> Result<u64> {
@@ -94,7 +113,9 @@ impl PacketMuxer for Ogg {
         let before = self.granule;
         self.granule += self.samples(data)?;
         if let Some((prev, _, g)) = self.pending.replace((data.to_vec(), before, self.granule)) {
-            let end = if g - self.page_start >= self.page_span {
+            let first_vorbis = self.written == 0 && matches!(self.granules, Granules::Vorbis { .. });
+            self.written += 1;
+            let end = if g - self.page_start >= self.page_span || first_vorbis {
                 self.page_start = g;
                 PacketWriteEndInfo::EndPage
             } else {
