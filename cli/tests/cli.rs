@@ -80,7 +80,7 @@ fn exit_codes_carry_the_error_code() {
     let out = out.to_str().unwrap();
     for (args, want, says) in [
         (vec!["extract", &f("mp4_h264_noaudio.mp4"), "-f", "wav", "-o", out], 3, "INVALID_VIDEO"),
-        (vec!["extract", &f("webm_vp9_opus.webm"), "-f", "ogg", "-o", out], 4, "INVALID_OUTPUT"),
+        (vec!["extract", &f("webm_vp9_opus.webm"), "-f", "ogg", "-b", "600k", "-o", out], 4, "32k to 500k"),
         (vec!["extract", &f("webm_vp9_opus.webm"), "-f", "mp3", "-b", "999k", "-o", out], 4, "32k to 320k"),
         (vec!["extract", &f("broken_truncated_half_faststart.mp4"), "-f", "wav", "-o", out], 5, "EXTRACTION_FAILED"),
         (vec!["extract", "/nonexistent/video.mp4", "-f", "wav", "-o", out], 6, "cannot read"),
@@ -144,6 +144,35 @@ fn extract_json_reports_plan_and_summary() {
     assert_eq!(v["summary"]["bytes"], std::fs::metadata(&out).unwrap().len());
     let d = v["summary"]["duration"].as_f64().unwrap();
     assert!((d - 10.0).abs() < 0.05, "{d}");
+}
+
+/// Ogg Vorbis from another codec: the quality level is a VBR quality, in the plan and in the
+/// message on stderr.
+#[test]
+fn ogg_reencode_names_its_vbr_quality() {
+    let (dir, input) = workdir("ogg", "webm_vp9_opus.webm");
+    let out = dir.join("x.ogg");
+    let o = converso(&[
+        "extract",
+        input.to_str().unwrap(),
+        "-f",
+        "ogg",
+        "-q",
+        "high",
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((&v["plan"]["mode"], &v["plan"]["vbrQuality"]), (&"transcode".into(), &6.into()));
+    assert!(v["plan"].get("bitrate").is_none(), "{v}");
+    let probed = ts::ffprobe(&out);
+    assert_eq!((probed.codec.as_str(), probed.channels, probed.sample_rate), ("vorbis", 2, 48000));
+    let o =
+        converso(&["extract", input.to_str().unwrap(), "-f", "ogg", "-b", "96k", "-o", out.to_str().unwrap(), "-y"]);
+    assert_eq!(code(&o), 0);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("(96 kbps)"), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]

@@ -3,8 +3,9 @@
 //! Copies must decode to exactly the samples of the source track (bit-exact, at the offset of
 //! the priming the source's container hides); lossless transcodes must match ffmpeg's decode of
 //! the source at offset 0, bit-exact from lossless sources and within an SNR floor from lossy
-//! ones. Lossy transcodes (mp3, aac, opus) are checked for codec, rate, channels, bitrate,
-//! length, alignment and an SNR floor against ffmpeg's decode of the source at the output rate.
+//! ones. Lossy transcodes (mp3, aac, opus, ogg) are checked for codec, rate, channels, bitrate
+//! (ogg's quality levels are VBR: reported, not checked), length, alignment and an SNR floor
+//! against ffmpeg's decode of the source at the output rate.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -46,11 +47,9 @@ fn expectation(fx: &ts::Fixture, format: OutputFormat) -> Expect {
         "ac3" => false,
         _ => true,
     };
-    match (decodable, format) {
-        (false, _) => Expect::Fail(ErrorCode::InvalidVideo),
-        // There is no Vorbis encoder: re-encoding to ogg is refused.
-        (true, OutputFormat::Ogg) => Expect::Fail(ErrorCode::InvalidOutput),
-        (true, _) => Expect::Transcode,
+    match decodable {
+        false => Expect::Fail(ErrorCode::InvalidVideo),
+        true => Expect::Transcode,
     }
 }
 
@@ -73,16 +72,26 @@ fn frame_len(codec: &str, rate: u32) -> usize {
 /// rounding differences between decoders do not.
 const LOSSY_SNR_FLOOR_DB: f64 = 60.0;
 
-/// The lossy encoders' medium quality (the default), bits per second.
-fn default_bitrate(format: OutputFormat) -> u32 {
+/// The lossy encoders' medium quality (the default), bits per second; none for ogg, whose
+/// levels are Vorbis VBR qualities.
+fn default_bitrate(format: OutputFormat) -> Option<u32> {
     match format {
-        OutputFormat::Opus => 64_000,
-        _ => 128_000,
+        OutputFormat::Opus => Some(64_000),
+        OutputFormat::Ogg => None,
+        _ => Some(128_000),
+    }
+}
+
+/// The codec ffprobe names for a lossy format.
+fn codec_name(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Ogg => "vorbis",
+        f => f.as_str(),
     }
 }
 
 /// Sample rate of a lossy output for a source rate: Opus decodes at 48 kHz; MP3 and AAC keep
-/// the nine MPEG rates (all fixtures are at 44.1 or 48 kHz).
+/// the nine MPEG rates, Vorbis any rate from 8 to 48 kHz (all fixtures are at 44.1 or 48 kHz).
 fn lossy_rate(format: OutputFormat, source: u32) -> u32 {
     match format {
         OutputFormat::Opus => 48_000,
@@ -104,8 +113,10 @@ fn lossy_delay_and_padding(format: OutputFormat) -> (i64, i64) {
 /// Lowest SNR accepted between ffmpeg's decode of a lossy output and ffmpeg's decode of the
 /// source (resampled by ffmpeg to the output rate), at the output's documented delay. Measured
 /// at the default quality on the fixtures' −6 dBFS tones: mp3 63–76 dB (128k), aac 50–59 dB
-/// (128k), opus 39–46 dB (64k); the lower ends are lossy sources, whose own coding noise adds
-/// in (Vorbis for mp3, Opus for aac). The floors sit 10 dB or more below the lowest
+/// (128k), opus 39–46 dB (64k), ogg 39–41 dB (Vorbis q4, and 40–41 dB at every level: on
+/// these tones libvorbis's floor quantisation sets the noise, ffmpeg's libvorbis measures the
+/// same 39–41 dB); the lower ends are lossy sources, whose own coding noise adds in (Vorbis for
+/// mp3, Opus for aac and ogg). The floors sit 10 dB or more below the lowest
 /// measurement, so a real defect (a channel swapped, a gap, drift, a level error of more than
 /// a few percent) fails while a change of encoder tuning does not; and all are above the
 /// 18–22 dB that a one-sample misalignment of these tones gives, so they also prove the
@@ -114,7 +125,7 @@ fn lossy_snr_floor(format: OutputFormat) -> f64 {
     match format {
         OutputFormat::Mp3 => 50.0,
         OutputFormat::Aac => 40.0,
-        _ => 29.0,
+        _ => 29.0, // opus, ogg
     }
 }
 
@@ -234,7 +245,8 @@ fn every_fixture_to_every_format() {
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
-/// A lossy re-encode: codec, rate and channels by ffprobe; bitrate within 10 % of `bitrate`;
+/// A lossy re-encode: codec, rate and channels by ffprobe; bitrate within 10 % of `bitrate`
+/// (when there is one: ogg's quality levels are VBR);
 /// length within one frame of the source's (after the output's documented delay and padding); and the SNR
 /// against ffmpeg's decode of the source, resampled by ffmpeg to the output rate.
 ///
@@ -242,18 +254,23 @@ fn every_fixture_to_every_format() {
 /// offsets match about as well once coding noise is in; what is required is the SNR floor at
 /// the offset the format documents (0, or AAC's 1024), which a misalignment of even one
 /// sample would miss.
-fn check_lossy(fx: &ts::Fixture, format: OutputFormat, bitrate: u32, out: &std::path::Path) -> Result<String, String> {
+fn check_lossy(
+    fx: &ts::Fixture,
+    format: OutputFormat,
+    bitrate: Option<u32>,
+    out: &std::path::Path,
+) -> Result<String, String> {
     let a = &fx.audio[0];
     let probed = ts::ffprobe(out);
     let rate = lossy_rate(format, a.sample_rate);
     let channels = a.channels.min(2);
-    if probed.codec != format.as_str() || probed.sample_rate != rate || probed.channels != channels {
+    if probed.codec != codec_name(format) || probed.sample_rate != rate || probed.channels != channels {
         return Err(format!(
             "{} {} ch {} Hz (want {} {channels} ch {rate} Hz)",
             probed.codec,
             probed.channels,
             probed.sample_rate,
-            format.as_str()
+            codec_name(format)
         ));
     }
     let ch = channels as usize;
@@ -269,9 +286,11 @@ fn check_lossy(fx: &ts::Fixture, format: OutputFormat, bitrate: u32, out: &std::
     }
     let size = std::fs::metadata(out).unwrap().len() as f64;
     let kbps = size * 8.0 / (ref_frames as f64 / f64::from(rate)) / 1000.0;
-    let want = f64::from(bitrate) / 1000.0;
-    if (kbps / want - 1.0).abs() > 0.10 {
-        return Err(format!("{kbps:.1} kbps, asked for {want} kbps"));
+    if let Some(bitrate) = bitrate {
+        let want = f64::from(bitrate) / 1000.0;
+        if (kbps / want - 1.0).abs() > 0.10 {
+            return Err(format!("{kbps:.1} kbps, asked for {want} kbps"));
+        }
     }
     let (best, best_snr) = ts::best_alignment(&reference, &ours, ch, 2048);
     let snr = ts::snr_at(&reference, &ours, ch, delay);
@@ -286,6 +305,7 @@ fn check_lossy(fx: &ts::Fixture, format: OutputFormat, bitrate: u32, out: &std::
 
 /// Each quality level gives its documented bitrate (quality.rs), from a lossless and a lossy
 /// source, with the same checks as the matrix (SNR floors included: they hold from `low` on).
+/// ogg's levels are Vorbis VBR qualities: the plan names the quality, the bitrate is reported.
 #[test]
 fn every_quality_level() {
     use converso_core::Quality;
@@ -293,14 +313,16 @@ fn every_quality_level() {
     let mut failures = Vec::new();
     let levels = [Quality::Low, Quality::Medium, Quality::High, Quality::Extreme];
     let kbps = |format: OutputFormat| match format {
-        OutputFormat::Mp3 => [96, 128, 192, 320],
-        OutputFormat::Aac => [96, 128, 192, 256],
-        _ => [48, 64, 96, 160],
+        OutputFormat::Mp3 => [Some(96), Some(128), Some(192), Some(320)],
+        OutputFormat::Aac => [Some(96), Some(128), Some(192), Some(256)],
+        OutputFormat::Ogg => [None; 4],
+        _ => [Some(48), Some(64), Some(96), Some(160)],
     };
+    let vbr_qualities = [2, 4, 6, 9];
     for file in ["mkv_h264_flac.mkv", "mp4_h264_aac_stereo44k.mp4"] {
         let fx = ts::fixture(file);
-        for format in [OutputFormat::Mp3, OutputFormat::Aac, OutputFormat::Opus] {
-            for (level, k) in levels.into_iter().zip(kbps(format)) {
+        for format in [OutputFormat::Mp3, OutputFormat::Aac, OutputFormat::Opus, OutputFormat::Ogg] {
+            for ((level, k), q) in levels.into_iter().zip(kbps(format)).zip(vbr_qualities) {
                 // An AAC source to aac is copied whatever the level (a copy beats any level).
                 if file.contains("aac") && format == OutputFormat::Aac {
                     continue;
@@ -308,11 +330,15 @@ fn every_quality_level() {
                 let mut options = ExtractOptions::new(format);
                 options.quality = Some(level);
                 let name = format!("{file} → {} {level:?}", format.as_str());
+                let bytes = std::fs::read(fx.path()).unwrap();
+                let ex = Extraction::new(converso_core::SliceSource::new(bytes), &options, VecSink::default()).unwrap();
+                let want = (k.map(|k| k * 1000), (format == OutputFormat::Ogg).then_some(q));
+                assert_eq!((ex.plan().bitrate, ex.plan().vbr_quality), want, "{name}");
                 let (bytes, mode) = extract_with(&fx, &options).unwrap();
                 assert_ne!(mode, Mode::Copy, "{name}");
                 let path = out_dir.join(format!("{file}.{level:?}.{}", format.extension()));
                 std::fs::write(&path, bytes).unwrap();
-                match check_lossy(&fx, format, k * 1000, &path) {
+                match check_lossy(&fx, format, k.map(|k| k * 1000), &path) {
                     Ok(note) => println!("{name}: {note}"),
                     Err(e) => failures.push(format!("{name}: {e}")),
                 }

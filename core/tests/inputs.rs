@@ -134,9 +134,10 @@ fn default_track_and_track_choice() {
 fn options_errors_name_the_field() {
     let info = probe(SliceSource::new(std::fs::read(ts::fixture("webm_vp9_opus.webm").path()).unwrap())).unwrap();
     let mut o = ExtractOptions::new(OutputFormat::Ogg);
+    o.bitrate = Some("900k".into());
     let e = plan(&info, &o).unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidOutput);
-    assert!(e.message.contains("Vorbis encoder"), "{e}");
+    assert!(e.message.contains("output.bitrate") && e.details.as_deref().unwrap().contains("32k to 500k"), "{e}");
     o.format = OutputFormat::Mp3;
     o.bitrate = Some("500k".into());
     let e = plan(&info, &o).unwrap_err();
@@ -145,12 +146,13 @@ fn options_errors_name_the_field() {
     o.bitrate = Some("fast".into());
     assert!(plan(&info, &o).unwrap_err().message.contains("output.bitrate"));
     o.bitrate = None;
-    // normalize re-encodes, even what could be copied; ogg output needs the missing Vorbis
-    // encoder then.
+    // normalize re-encodes, even what could be copied.
     o.normalize = true;
     assert_eq!(plan(&info, &o).unwrap().mode, Mode::Transcode { reason: TranscodeReason::Normalize });
     o.format = OutputFormat::Ogg;
-    assert_eq!(plan(&info, &o).unwrap_err().code, ErrorCode::InvalidOutput);
+    let p = plan(&info, &o).unwrap();
+    assert!(matches!(p.mode, Mode::Transcode { reason: TranscodeReason::CodecDiffers { .. } }));
+    assert_eq!((p.bitrate, p.vbr_quality), (None, Some(4)));
     o.format = OutputFormat::Wav;
     assert!(matches!(plan(&info, &o).unwrap().mode, Mode::Transcode { reason: TranscodeReason::CodecDiffers { .. } }));
     o.normalize = false;

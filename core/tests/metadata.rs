@@ -81,7 +81,12 @@ fn reencodes_carry_the_tags_in_each_format() {
     let sources = [("mp4", ts::fixture("mp4_h264_aac_tagged.mp4").path(), mp4_tags())];
     let ogg = [("ogg", ts::fixture("ogg_vorbis_tagged.ogg").path(), ogg_tags())];
     for (name, path, want) in sources.into_iter().chain(ogg) {
-        for format in [OutputFormat::Mp3, OutputFormat::Opus, OutputFormat::Flac, OutputFormat::Wav] {
+        for format in [OutputFormat::Mp3, OutputFormat::Opus, OutputFormat::Flac, OutputFormat::Wav, OutputFormat::Ogg]
+        {
+            // The Ogg fixture is Vorbis already: to ogg it is a copy (see below).
+            if name == "ogg" && format == OutputFormat::Ogg {
+                continue;
+            }
             let (plan, out) = extract(&format!("{name}-tagged"), &path, format, true);
             assert!(matches!(plan.mode, Mode::Transcode { .. }), "{name} -> {format:?}");
             assert!(plan.notes.is_empty(), "{:?}", plan.notes);
@@ -139,7 +144,7 @@ fn stream_copies_carry_the_tags_in_each_format() {
 fn off_by_default_no_tags_are_written() {
     assert!(!ExtractOptions::new(OutputFormat::Mp3).preserve_metadata);
     let src = ts::fixture("mp4_h264_aac_tagged.mp4").path();
-    for format in [OutputFormat::Mp3, OutputFormat::Opus, OutputFormat::Flac, OutputFormat::Wav] {
+    for format in [OutputFormat::Mp3, OutputFormat::Opus, OutputFormat::Flac, OutputFormat::Wav, OutputFormat::Ogg] {
         let (plan, out) = extract("mp4-untagged", &src, format, false);
         assert!(plan.notes.is_empty());
         assert!(six(&out).is_empty(), "{format:?}: {:?}", six(&out));

@@ -80,7 +80,8 @@ fn outputs_reach_the_target_in_every_format() {
         ("webm_vp9_opus.webm", fixture_bytes("webm_vp9_opus.webm"), vec![OutputFormat::Opus, OutputFormat::Wav]),
         ("mkv_h264_flac.mkv", fixture_bytes("mkv_h264_flac.mkv"), vec![OutputFormat::Flac, OutputFormat::Mp3]),
         ("mp4_h264_aac_mono48k.mp4", fixture_bytes("mp4_h264_aac_mono48k.mp4"), vec![OutputFormat::Aac]),
-        ("quiet.wav", quiet_tone(), vec![OutputFormat::Wav, OutputFormat::Mp3, OutputFormat::Opus]),
+        ("quiet.wav", quiet_tone(), vec![OutputFormat::Wav, OutputFormat::Mp3, OutputFormat::Opus, OutputFormat::Ogg]),
+        ("ogg_vorbis.ogg", fixture_bytes("ogg_vorbis.ogg"), vec![OutputFormat::Ogg]),
     ];
     let mut checked = 0;
     for (name, input, formats) in cases {
@@ -89,12 +90,6 @@ fn outputs_reach_the_target_in_every_format() {
         let (src_lufs, _) = ts::ffmpeg_loudness(&src_path);
         for format in formats {
             let what = format!("{name} -> {}", format.as_str());
-            if format == OutputFormat::Ogg {
-                // No Vorbis encoder in this version: normalised ogg output is refused.
-                let e = Extraction::new(SliceSource::new(input.clone()), &normalize(format), VecSink::default());
-                assert_eq!(e.err().map(|e| e.code), Some(ErrorCode::InvalidOutput), "{what}");
-                continue;
-            }
             let (plan, n, out) = run(name, input.clone(), format);
             let Mode::Transcode { reason } = &plan.mode else { panic!("{what}: normalize must re-encode") };
             let copyable = matches!(
@@ -103,6 +98,7 @@ fn outputs_reach_the_target_in_every_format() {
                     | ("webm_vp9_opus.webm", OutputFormat::Opus)
                     | ("mkv_h264_flac.mkv", OutputFormat::Flac)
                     | ("quiet.wav", OutputFormat::Wav)
+                    | ("ogg_vorbis.ogg", OutputFormat::Ogg)
             );
             if copyable {
                 assert_eq!(*reason, TranscodeReason::Normalize, "{what}");
@@ -120,7 +116,7 @@ fn outputs_reach_the_target_in_every_format() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 13);
+    assert_eq!(checked, 16);
 }
 
 #[test]
