@@ -68,8 +68,10 @@ export type TranscodeReason =
 export type Plan = {
   track: TrackInfo;
   format: OutputFormat;
-  /** Bits per second, for lossy re-encodes. */
+  /** Bits per second, for lossy re-encodes (an average for ogg with a `bitrate`). */
   bitrate?: number;
+  /** Ogg Vorbis re-encodes at a quality level: the VBR quality (2, 4, 6 or 9 for low to extreme), instead of a bitrate. */
+  vbrQuality?: number;
   resample?: { from: number; to: number };
   downmix?: { from: number; to: number };
   /** The plan in words, e.g. "lossless copy of the audio packets". */
@@ -87,7 +89,7 @@ export interface OutputInfo {
   duration?: number;
   channels?: number;
   sampleRate?: number;
-  /** Bits per second. */
+  /** Bits per second (for ogg at a quality level, the output's average). */
   bitrate?: number;
   losslessCopy: boolean;
 }

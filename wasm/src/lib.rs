@@ -132,15 +132,21 @@ struct OutputInfo {
 impl OutputInfo {
     fn new(plan: &Plan, summary: &Summary) -> Self {
         let copy = plan.mode == Mode::Copy;
+        let duration = summary.duration.or(plan.track.duration);
+        // Ogg Vorbis at a quality level has no set bitrate: its average, measured.
+        let vbr = match (plan.vbr_quality, duration) {
+            (Some(_), Some(d)) if d > 0.0 => Some((summary.bytes as f64 * 8.0 / d).round() as u32),
+            _ => None,
+        };
         OutputInfo {
             format: plan.format.as_str(),
             mime_type: plan.format.mime_type(),
             extension: plan.format.extension(),
             size: summary.bytes,
-            duration: summary.duration.or(plan.track.duration),
+            duration,
             channels: plan.downmix.map(|d| d.to).or(plan.track.channels),
             sample_rate: plan.resample.map(|r| r.to).or(plan.track.sample_rate),
-            bitrate: if copy { plan.track.bitrate } else { plan.bitrate },
+            bitrate: if copy { plan.track.bitrate } else { plan.bitrate.or(vbr) },
             lossless_copy: copy,
         }
     }
