@@ -264,10 +264,10 @@ describe('job-level failures in the status', { concurrency: true }, () => {
     ['an empty file', () => fx.file('broken_empty.mp4'), 'wav', 'INVALID_VIDEO'],
     ['text named .mp4', () => fx.file('broken_text_as.mp4'), 'wav', 'INVALID_VIDEO'],
     ['AC-3 audio (not decodable)', () => fx.file('mkv_h264_ac3_5.1.mkv'), 'wav', 'INVALID_VIDEO'],
-    // Accepted at submit time; only the probe shows the output cannot be made (ogg from AAC needs
-    // a Vorbis encoder, which this version does not have).
-    ['AAC → ogg needs the Vorbis encoder', () => fx.file(GOOD), 'ogg', 'INVALID_OUTPUT'],
+    // Accepted at submit time; only the probe shows the output cannot be made (the bitrates a
+    // format allows depend on the source's rate and channels).
     ['mp3 at 16k from a 48 kHz source (32k–320k allowed there)', () => fx.file('webm_vp9_opus.webm'), { format: 'mp3', bitrate: '16k' }, 'INVALID_OUTPUT'],
+    ['ogg at 900k from a 44.1 kHz stereo source (32k–500k allowed there)', () => fx.file(GOOD), { format: 'ogg', bitrate: '900k' }, 'INVALID_OUTPUT'],
     ['MP4 cut in half', () => fx.file('broken_truncated_half_faststart.mp4'), 'wav', 'EXTRACTION_FAILED'],
   ];
   for (const [name, url, format, code, plan = 'pro'] of cases) {

@@ -91,11 +91,14 @@ const CASES = [
   { name: 'mp4 MP3 → wav (re-encode, quality high, low priority)', file: 'mp4_h264_mp3.mp4', format: 'wav', mode: 'transcode', codec: 'pcm_s16le', channels: 2, rate: 44100, output: { quality: 'high' }, options: { priority: 'low' } },
   // Lossy re-encodes: `kbps` is the bitrate the plan must choose (the bitrate asked for, else
   // the format's bitrate for the quality: mp3 96/128/192/320k, aac 96/128/192/256k, opus
-  // 48/64/96/160k for low/medium/high/extreme).
+  // 48/64/96/160k for low/medium/high/extreme); ogg's levels are Vorbis VBR qualities
+  // (2/4/6/9: `vbrQuality`, no bitrate in the plan), and its `bitrate` an average.
   { name: 'webm Opus → mp3 (re-encode, bitrate 192k)', file: 'webm_vp9_opus.webm', format: 'mp3', mode: 'transcode', codec: 'mp3', channels: 2, rate: 48000, output: { bitrate: '192k' }, kbps: 192 },
   { name: 'mkv FLAC → mp3 (re-encode, quality low)', file: 'mkv_h264_flac.mkv', format: 'mp3', mode: 'transcode', codec: 'mp3', channels: 2, rate: 44100, output: { quality: 'low' }, kbps: 96 },
   { name: 'mp4 AAC → opus (re-encode, quality medium, 44.1 → 48 kHz)', file: 'mp4_h264_aac_stereo44k.mp4', format: 'opus', mode: 'transcode', codec: 'opus', channels: 2, rate: 48000, kbps: 64, resample: { from: 44100, to: 48000 } },
   { name: 'webm Opus → aac (re-encode, bitrate 96000)', file: 'webm_vp9_opus.webm', format: 'aac', mode: 'transcode', codec: 'aac', channels: 2, rate: 48000, output: { bitrate: '96000' }, kbps: 96 },
+  { name: 'mp4 AAC → ogg (re-encode, Vorbis quality high)', file: 'mp4_h264_aac_stereo44k.mp4', format: 'ogg', mode: 'transcode', codec: 'vorbis', channels: 2, rate: 44100, output: { quality: 'high' }, vbrQuality: 6 },
+  { name: 'webm Opus → ogg (re-encode, average bitrate 96k)', file: 'webm_vp9_opus.webm', format: 'ogg', mode: 'transcode', codec: 'vorbis', channels: 2, rate: 48000, output: { bitrate: '96k' }, kbps: 96 },
   { name: 'webm Vorbis → aac (re-encode, quality extreme)', file: 'webm_vp8_vorbis.webm', format: 'aac', mode: 'transcode', codec: 'aac', channels: 2, rate: 44100, output: { quality: 'extreme' }, kbps: 256 },
   { name: 'fragmented mp4 → aac (copy)', file: 'mp4_frag_h264_aac.mp4', format: 'aac', mode: 'copy', codec: 'aac', channels: 2, rate: 44100 },
   { name: 'mp4 AAC 5.1 → aac (copy keeps 6 channels)', file: 'mp4_h264_aac_5.1_48k.mp4', format: 'aac', mode: 'copy', codec: 'aac', channels: 6, rate: 48000 },
@@ -158,6 +161,10 @@ describe('every working output, end to end', { concurrency: true }, () => {
         const planned = typeof final.plan.bitrate === 'number' ? final.plan.bitrate / 1000 : parseInt(final.plan.bitrate, 10);
         assert.equal(planned, k.kbps, `plan.bitrate ${final.plan.bitrate}`);
         assert.ok(Math.abs(parseInt(of.bitrate, 10) - k.kbps) <= k.kbps * 0.1, `outputFile.bitrate ${of.bitrate} for ${k.kbps}k`);
+      }
+      if (k.vbrQuality) {
+        assert.equal(final.plan.vbrQuality, k.vbrQuality, `plan ${JSON.stringify(final.plan)}`);
+        assert.equal(final.plan.bitrate ?? null, null, 'a VBR quality sets no bitrate');
       }
       if (k.resample) assert.deepEqual(final.plan.resample, k.resample);
       assert.equal(final.downloadUrl, `/audio-extract/v1/download/${id}`);

@@ -90,12 +90,13 @@ describe('events, signatures, retries', { concurrency: true }, () => {
   const FAILED = [
     ['DOWNLOAD_FAILED', () => fx.url('/status/404/missing.mp4'), 'aac'],
     ['INVALID_VIDEO', () => fx.file('mp4_h264_noaudio.mp4'), 'wav'],
-    ['INVALID_OUTPUT', () => fx.file(FILE), 'ogg'], // ogg from AAC needs the Vorbis encoder
+    ['INVALID_OUTPUT', () => fx.file(FILE), 'ogg', { bitrate: '900k' }], // above libvorbis's 500k for stereo
   ];
-  for (const [code, url, format] of FAILED) {
+  for (const [code, url, format, output = {}] of FAILED) {
     test(`job.failed with ${code}`, async () => {
       const hook = `failed-${code}`;
-      const { submitted, final } = await runJob(svc.base, keys.pro, extractBody(url(), format, { options: { webhook: rx.url(hook) } }));
+      const request = extractBody(url(), format, { output, options: { webhook: rx.url(hook) } });
+      const { submitted, final } = await runJob(svc.base, keys.pro, request);
       assert.equal(final.status, 'failed');
       const [d] = await rx.waitFor(hook, 1, 30_000);
       const body = checkDelivery(d);
