@@ -84,7 +84,8 @@ impl Demuxer {
             if len == 0 {
                 return Err(Error::invalid_video("the input is empty"));
             }
-            let mut head = vec![0u8; SNIFF_BYTES.min(len as usize)];
+            // In u64 first: on wasm32 a usize cannot hold the length of an input over 4 GiB.
+            let mut head = vec![0u8; (SNIFF_BYTES as u64).min(len) as usize];
             let n = read_full(&mut **src, 0, &mut head).map_err(read_error)?;
             head.truncate(n);
             let sniffed = sniff(&head);

@@ -67,7 +67,8 @@ fn read_header(src: &mut dyn ByteSource, at: u64, limit: u64) -> io::Result<Opti
 
 /// Reads `len` bytes of a box payload, capped to keep allocations small.
 fn read_body(src: &mut dyn ByteSource, b: &BoxHeader, cap: usize) -> io::Result<Vec<u8>> {
-    let len = ((b.end - b.body) as usize).min(cap);
+    // In u64 first: on wasm32 a usize cannot hold the size of a box over 4 GiB.
+    let len = (b.end - b.body).min(cap as u64) as usize;
     let mut buf = vec![0u8; len];
     let n = read_full(src, b.body, &mut buf)?;
     buf.truncate(n);
