@@ -2,7 +2,8 @@
 //!
 //! It opens a [`ByteSource`], refuses containers we cannot read (see `sniff`), and translates
 //! symphonia's tracks and packets into converso's own types, adding what symphonia's readers
-//! leave out (MP4 edit lists, default flags and languages; Opus headers from MP4).
+//! leave out (MP4 edit lists, default flags and languages; Opus headers from MP4). In MP4 files
+//! it leaves the samples of tracks nobody wants unread (see `mp4_samples`).
 
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
@@ -19,8 +20,11 @@ use symphonia::core::meta::{MetadataOptions, StandardTag};
 use crate::codec::opus;
 use crate::error::{Error, Result};
 use crate::info::{AudioCodec, Container, MediaInfo, Tags, TrackInfo, TrackKind};
-use crate::limits::{BITRATE_PROBE_PACKETS, MAX_CODEC_HEADER_BYTES, MAX_PACKET_BYTES, SNIFF_BYTES};
+use crate::limits::{
+    BITRATE_PROBE_PACKETS, MAX_CODEC_HEADER_BYTES, MAX_PACKET_BYTES, MAX_SPAN_READ_BYTES, SNIFF_BYTES,
+};
 use crate::mp4_boxes::{self, Mp4Tracks};
+use crate::mp4_samples::{self, Span, Unread};
 use crate::sniff::{sniff, Sniffed};
 use crate::source::{read_full, ByteSource};
 
@@ -68,17 +72,31 @@ pub(crate) struct Packet {
     pub trim_end: u32,
 }
 
+/// Which tracks' packets carry their data. The packets of every track are still handed out, but
+/// in MP4 files the others' bytes are not read: their packets hold zeros.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wanted {
+    /// Every track.
+    All,
+    /// The audio tracks (probing: bitrates, channel counts of the first frames).
+    Audio,
+    /// One track, by id.
+    Track(u32),
+}
+
 /// An open input.
 pub(crate) struct Demuxer {
     reader: Box<dyn FormatReader>,
     pub info: MediaInfo,
     pub audio: Vec<AudioTrack>,
+    /// What is left unread.
+    pub unread: Option<Arc<Unread>>,
 }
 
 impl Demuxer {
     /// Opens `source`, reads the container's headers and describes every track.
-    pub fn open(source: &SharedSource) -> Result<Demuxer> {
-        let (len, head, mp4) = {
+    pub fn open(source: &SharedSource, wanted: Wanted) -> Result<Demuxer> {
+        let (len, head, mp4, unread) = {
             let mut src = source.lock().map_err(|_| poisoned())?;
             let len = src.len();
             if len == 0 {
@@ -97,10 +115,17 @@ impl Demuxer {
                 Sniffed::IsoBrand(_) => mp4_boxes::read(&mut **src).map_err(read_error)?,
                 _ => None,
             };
-            (len, sniffed, mp4)
+            let unread = match (&mp4, wanted) {
+                (Some(m), Wanted::Audio) => mp4_samples::unread(&mut **src, m, &|_, t| &t.handler == b"soun"),
+                (Some(m), Wanted::Track(id)) => mp4_samples::unread(&mut **src, m, &|t, _| t == id),
+                _ => Ok(None),
+            }
+            .map_err(read_error)?
+            .map(Arc::new);
+            (len, sniffed, mp4, unread)
         };
         let mss = MediaSourceStream::new(
-            Box::new(SourceReader { src: source.clone(), pos: 0, len }),
+            Box::new(SourceReader::new(source.clone(), len, unread.clone())),
             MediaSourceStreamOptions::default(),
         );
         let mut reader = symphonia::default::get_probe()
@@ -194,8 +219,14 @@ impl Demuxer {
             .chain(container_duration)
             .filter(|&d| d > 0.0)
             .fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.max(d))));
+        // The handler types said which tracks are audio; should symphonia find audio elsewhere,
+        // read everything.
+        let handler = |id| mp4.as_ref().and_then(|m| m.tracks.get(&id)).map(|t| &t.handler);
+        if unread.is_some() && wanted == Wanted::Audio && audio.iter().any(|a| handler(a.id) != Some(b"soun")) {
+            return Demuxer::open(source, Wanted::All);
+        }
         let info = MediaInfo { container, size: len, duration, tracks, tags };
-        Ok(Demuxer { reader, info, audio })
+        Ok(Demuxer { reader, info, audio, unread })
     }
 
     /// Reads packets of the first seconds to fill in bitrates the container does not state.
@@ -479,17 +510,61 @@ fn aac_profile(codec: AudioCodec, asc: &[u8]) -> Option<String> {
     )
 }
 
-/// Presents a [`SharedSource`] as symphonia's `Read + Seek` media source.
+/// Presents a [`SharedSource`] as symphonia's `Read + Seek` media source, with zeros for what
+/// is left unread.
 struct SourceReader {
     src: SharedSource,
     pos: u64,
     len: u64,
+    unread: Option<Arc<Unread>>,
+    /// With `unread`: bytes read between two unread ranges, from `kept_at`. symphonia hands out
+    /// packets in time order, so it goes back and forth between an audio chunk and the video
+    /// around it; each stretch is read once, whole (up to `MAX_SPAN_READ_BYTES`).
+    kept: Vec<u8>,
+    kept_at: u64,
+}
+
+impl SourceReader {
+    fn new(src: SharedSource, len: u64, unread: Option<Arc<Unread>>) -> SourceReader {
+        SourceReader { src, pos: 0, len, unread, kept: Vec::new(), kept_at: 0 }
+    }
+
+    fn lock(&self) -> io::Result<std::sync::MutexGuard<'_, Box<dyn ByteSource>>> {
+        self.src.lock().map_err(|_| io::Error::other("input lock poisoned"))
+    }
 }
 
 impl Read for SourceReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut src = self.src.lock().map_err(|_| io::Error::other("input lock poisoned"))?;
-        let n = src.read_at(self.pos, buf)?;
+        let next = match self.unread.as_ref().map(|u| u.span(self.pos)) {
+            None => {
+                let n = self.lock()?.read_at(self.pos, buf)?;
+                self.pos += n as u64;
+                return Ok(n);
+            }
+            Some(Span::Unread(end)) => {
+                // In u64 first: the range may be longer than a usize holds on wasm32.
+                let n = (end - self.pos).min(buf.len() as u64) as usize;
+                buf[..n].fill(0);
+                self.pos += n as u64;
+                return Ok(n);
+            }
+            Some(Span::Read(next)) => next,
+        };
+        let kept_end = self.kept_at + self.kept.len() as u64;
+        if !(self.kept_at..kept_end).contains(&self.pos) {
+            let want = (next.min(self.len).saturating_sub(self.pos)).min(MAX_SPAN_READ_BYTES as u64) as usize;
+            let mut kept = std::mem::take(&mut self.kept);
+            kept.clear();
+            kept.resize(want, 0);
+            let n = read_full(&mut **self.lock()?, self.pos, &mut kept)?;
+            kept.truncate(n);
+            self.kept = kept;
+            self.kept_at = self.pos;
+        }
+        let at = (self.pos - self.kept_at) as usize;
+        let n = (self.kept.len() - at).min(buf.len());
+        buf[..n].copy_from_slice(&self.kept[at..at + n]);
         self.pos += n as u64;
         Ok(n)
     }

@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::codec::aac::AdtsConfig;
 use crate::codec::{opus, vorbis};
 use crate::decode::Decoder;
-use crate::demux::{AudioTrack, Demuxer, SharedSource};
+use crate::demux::{AudioTrack, Demuxer, SharedSource, Wanted};
 use crate::encode::aac::AacEncoder;
 use crate::encode::flac::FlacEncoder;
 use crate::encode::mp3::Mp3Encoder;
@@ -113,7 +113,7 @@ impl Measure {
 /// Errors: `INVALID_VIDEO` for empty, unreadable or unsupported inputs.
 pub fn probe(source: impl ByteSource + 'static) -> Result<MediaInfo> {
     let shared: SharedSource = Arc::new(Mutex::new(Box::new(source)));
-    let mut demuxer = Demuxer::open(&shared)?;
+    let mut demuxer = Demuxer::open(&shared, Wanted::Audio)?;
     demuxer.measure_bitrates()?;
     Ok(demuxer.info)
 }
@@ -144,7 +144,7 @@ impl<K: ByteSink> Extraction<K> {
     /// `INVALID_OUTPUT` (bad options, an output that cannot be produced).
     pub fn new(source: impl ByteSource + 'static, options: &ExtractOptions, sink: K) -> Result<Self> {
         let shared: SharedSource = Arc::new(Mutex::new(Box::new(source)));
-        let mut probed = Demuxer::open(&shared)?;
+        let mut probed = Demuxer::open(&shared, Wanted::Audio)?;
         probed.measure_bitrates()?;
         let plan = plan(&probed.info, options)?;
         let track = probed
@@ -154,8 +154,9 @@ impl<K: ByteSink> Extraction<K> {
             .cloned()
             .ok_or_else(|| Error::extraction_failed("the chosen track is not an audio track"))?;
         let info = probed.info;
-        // A fresh reader for the run: measuring bitrates consumed packets.
-        let demuxer = Demuxer::open(&shared)?;
+        // A fresh reader for the run: measuring bitrates consumed packets. It reads the chosen
+        // track's samples only.
+        let demuxer = Demuxer::open(&shared, Wanted::Track(track.id))?;
         let mut sink = CountingSink { inner: sink, bytes: 0 };
         let tags = match options.preserve_metadata {
             true => tags::of_source(&info, &track.info),
@@ -200,6 +201,14 @@ impl<K: ByteSink> Extraction<K> {
     /// What this extraction does.
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    /// Byte ranges `(start, end)` of the input this extraction leaves unread, sorted: in MP4
+    /// files, the samples of the tracks other than the one extracted (their packets are dropped
+    /// unread). Hosts that fetch input ahead of the engine's reads can leave them out. Empty when
+    /// everything is read.
+    pub fn unread_input(&self) -> &[(u64, u64)] {
+        self.demuxer.unread.as_deref().map_or(&[], |u| u.ranges())
     }
 
     /// Whether the next step reads the input again from its start: with `normalize`, the step
@@ -279,7 +288,7 @@ impl<K: ByteSink> Extraction<K> {
     /// Opens the input again for the second pass and sets the gain. On failure nothing changes,
     /// so the step can be retried.
     fn rewind(&mut self) -> Result<Step> {
-        let demuxer = Demuxer::open(&self.shared)?;
+        let demuxer = Demuxer::open(&self.shared, Wanted::Track(self.track.id))?;
         let Pass::Rewind(n) = std::mem::replace(&mut self.pass, Pass::Output) else {
             return Err(Error::extraction_failed("the loudness measurement has not finished"));
         };

@@ -44,6 +44,7 @@ mod info;
 pub mod limits;
 mod loudness;
 mod mp4_boxes;
+mod mp4_samples;
 mod mux;
 mod options;
 mod plan;

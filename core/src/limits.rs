@@ -19,6 +19,16 @@ pub const BITRATE_PROBE_PACKETS: usize = 200;
 /// Most MP4 boxes walked while looking for edit lists.
 pub const MAX_MP4_BOXES: usize = 10_000;
 
+/// Most byte ranges of MP4 sample data (chunks, fragment runs, before merging) followed to
+/// leave the other tracks' samples unread (16 bytes each); beyond, the whole file is read.
+pub const MAX_SAMPLE_RANGES: usize = 1 << 20;
+
+/// Bytes of an MP4 sample table read at a time while following it.
+pub const TABLE_READ_BYTES: usize = 64 * 1024;
+
+/// Most bytes read at once between two unread ranges of an MP4 file (an audio chunk, the index).
+pub const MAX_SPAN_READ_BYTES: usize = 256 * 1024;
+
 /// Most channels accepted in a decoded stream.
 pub const MAX_CHANNELS: usize = 32;
 

@@ -1,7 +1,8 @@
 //! Reads the per-track MP4 facts the demuxer leaves out: edit lists (the AAC encoder priming to
 //! skip and the presented duration), the track-enabled flag (ffmpeg's "default" disposition) and
-//! the `mdhd` language. Only `moov` is read, box by box, so memory stays small whatever the
-//! file size.
+//! the `mdhd` language; and where each track's samples are (the sample table boxes, the `trun`s
+//! of movie fragments, the `mdat` boxes), for `mp4_samples`. Only box headers and small boxes
+//! are read, so memory stays small whatever the file size.
 
 use std::collections::HashMap;
 use std::io;
@@ -24,8 +25,34 @@ pub(crate) struct Mp4Track {
     pub edit_duration: Option<u64>,
     /// Sum of the sample durations in movie fragments (media timescale); 0 if unfragmented.
     pub fragment_duration: u64,
+    /// `hdlr` handler type: `soun` for audio, `vide` for video, ….
+    pub handler: [u8; 4],
+    /// Where the sample table boxes are.
+    pub table: SampleTable,
+    /// A movie fragment's `trun` of this track could not be measured.
+    pub unsized_fragments: bool,
     /// `trex` default sample duration, used by fragments that state none.
     default_sample_duration: u32,
+    /// `trex` default sample size, used by fragments that state none.
+    default_sample_size: u32,
+}
+
+/// Payloads (start, end) of a track's sample table boxes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SampleTable {
+    pub stsc: Option<(u64, u64)>,
+    pub stsz: Option<(u64, u64)>,
+    /// `stco`, or `co64` when `wide`.
+    pub chunk_offsets: Option<(u64, u64)>,
+    pub wide: bool,
+}
+
+/// The sample data of one `trun`: `len` bytes at `start`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FragmentRun {
+    pub track: u32,
+    pub start: u64,
+    pub len: u64,
 }
 
 /// Per-track facts by `tkhd` track id, plus the movie timescale.
@@ -33,10 +60,16 @@ pub(crate) struct Mp4Track {
 pub(crate) struct Mp4Tracks {
     pub movie_timescale: u32,
     pub tracks: HashMap<u32, Mp4Track>,
+    /// Payloads (start, end) of the top-level `mdat` boxes, in file order.
+    pub mdat: Vec<(u64, u64)>,
+    /// Where the samples of movie fragments are, one entry per `trun`.
+    pub fragment_runs: Vec<FragmentRun>,
 }
 
 struct BoxHeader {
     kind: [u8; 4],
+    /// Offset of the box.
+    start: u64,
     /// Offset of the payload.
     body: u64,
     /// End of the box.
@@ -48,21 +81,23 @@ fn read_header(src: &mut dyn ByteSource, at: u64, limit: u64) -> io::Result<Opti
         return Ok(None);
     }
     let mut h = [0u8; 16];
-    let n = read_full(src, at, &mut h)?;
-    if n < 8 {
+    if read_full(src, at, &mut h[..8])? < 8 {
         return Ok(None);
     }
     let size32 = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as u64;
     let kind = [h[4], h[5], h[6], h[7]];
+    // The 64-bit size only when there is one: the bytes after a header may be samples left
+    // unread.
+    let wide = size32 == 1 && at + 16 <= limit && read_full(src, at + 8, &mut h[8..])? == 8;
     let (size, header_len) = match size32 {
         0 => (limit - at, 8),
-        1 if n >= 16 => (u64::from_be_bytes([h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]]), 16),
+        1 if wide => (u64::from_be_bytes([h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]]), 16),
         s => (s, 8),
     };
     if size < header_len || at.checked_add(size).is_none_or(|end| end > limit) {
         return Ok(None);
     }
-    Ok(Some(BoxHeader { kind, body: at + header_len, end: at + size }))
+    Ok(Some(BoxHeader { kind, start: at, body: at + header_len, end: at + size }))
 }
 
 /// Reads `len` bytes of a box payload, capped to keep allocations small.
@@ -90,11 +125,13 @@ pub(crate) fn read(src: &mut dyn ByteSource) -> io::Result<Option<Mp4Tracks>> {
     let mut at = 0;
     let mut moov = None;
     let mut moofs = Vec::new();
+    let mut mdat = Vec::new();
     while let Some(b) = read_header(src, at, len)? {
         at = b.end;
         match &b.kind {
             b"moov" => moov = Some(read_moov(src, &b, &mut budget)?),
             b"moof" => moofs.push(b),
+            b"mdat" => mdat.push((b.body, b.end)),
             _ => {}
         }
         budget = budget.saturating_sub(1);
@@ -105,43 +142,99 @@ pub(crate) fn read(src: &mut dyn ByteSource) -> io::Result<Option<Mp4Tracks>> {
     let Some(mut moov) = moov else {
         return Ok(None);
     };
+    moov.mdat = mdat;
     for moof in moofs {
         read_moof(src, &moof, &mut moov, &mut budget)?;
     }
     Ok(Some(moov))
 }
 
-/// Adds the sample durations of one movie fragment to its tracks.
+/// Adds the sample durations of one movie fragment to its tracks, and notes where its samples
+/// are.
 fn read_moof(src: &mut dyn ByteSource, moof: &BoxHeader, moov: &mut Mp4Tracks, budget: &mut usize) -> io::Result<()> {
     for traf in children(src, moof, budget)?.into_iter().filter(|b| &b.kind == b"traf") {
         let mut track = None;
         let mut default_duration = 0;
+        let mut default_size = 0;
+        // Where the samples of the `trun`s are counted from, as symphonia locates them: the
+        // `tfhd` base data offset, else the start of the `moof`.
+        let mut base = moof.start;
+        let mut next = base;
         for b in children(src, &traf, budget)? {
             match &b.kind {
                 b"tfhd" => {
-                    let body = read_body(src, &b, 32)?;
+                    let body = read_body(src, &b, 40)?;
                     let flags = be32(&body, 0).unwrap_or(0) & 0xFF_FFFF;
                     track = be32(&body, 4);
                     let mut at = 8;
-                    at += if flags & 0x1 != 0 { 8 } else { 0 };
+                    if flags & 0x1 != 0 {
+                        base = be64(&body, at).unwrap_or(base);
+                        at += 8;
+                    }
+                    next = base;
                     at += if flags & 0x2 != 0 { 4 } else { 0 };
                     let t = track.and_then(|id| moov.tracks.get(&id));
                     default_duration = match flags & 0x8 {
                         0 => t.map_or(0, |t| t.default_sample_duration),
                         _ => be32(&body, at).unwrap_or(0),
                     };
+                    at += if flags & 0x8 != 0 { 4 } else { 0 };
+                    default_size = match flags & 0x10 {
+                        0 => t.map_or(0, |t| t.default_sample_size),
+                        _ => be32(&body, at).unwrap_or(0),
+                    };
                 }
                 b"trun" => {
-                    let Some(t) = track.and_then(|id| moov.tracks.get_mut(&id)) else {
+                    let Some((id, t)) = track.and_then(|id| Some(id).zip(moov.tracks.get_mut(&id))) else {
                         continue;
                     };
-                    t.fragment_duration += trun_duration(&read_body(src, &b, 1 << 20)?, default_duration);
+                    let body = read_body(src, &b, 1 << 20)?;
+                    t.fragment_duration += trun_duration(&body, default_duration);
+                    match trun_data(&body, default_size) {
+                        Some((offset, len)) => {
+                            let start = match offset {
+                                Some(o) => base.checked_add_signed(i64::from(o)),
+                                None => Some(next),
+                            };
+                            match start.and_then(|s| Some(s).zip(s.checked_add(len))) {
+                                Some((start, end)) => {
+                                    moov.fragment_runs.push(FragmentRun { track: id, start, len });
+                                    next = end;
+                                }
+                                None => t.unsized_fragments = true,
+                            }
+                        }
+                        None => t.unsized_fragments = true,
+                    }
                 }
                 _ => {}
             }
         }
     }
     Ok(())
+}
+
+/// A `trun`'s data offset, if it states one, and the total size of its samples; `None` when the
+/// box is cut short.
+fn trun_data(body: &[u8], default_size: u32) -> Option<(Option<i32>, u64)> {
+    let flags = be32(body, 0)? & 0xFF_FFFF;
+    let count = be32(body, 4)?;
+    let offset = match flags & 0x1 {
+        0 => None,
+        _ => Some(be32(body, 8)? as i32),
+    };
+    if flags & 0x200 == 0 {
+        return Some((offset, u64::from(count) * u64::from(default_size)));
+    }
+    let mut at = 8 + if flags & 0x1 != 0 { 4 } else { 0 } + if flags & 0x4 != 0 { 4 } else { 0 };
+    let entry = 4 * [0x100, 0x200, 0x400, 0x800].iter().filter(|&&f| flags & f != 0).count();
+    at += if flags & 0x100 != 0 { 4 } else { 0 };
+    let mut total = 0;
+    for _ in 0..count {
+        total += u64::from(be32(body, at)?);
+        at += entry;
+    }
+    Some((offset, total))
 }
 
 /// Total duration of a `trun`'s samples.
@@ -178,6 +271,8 @@ fn children(src: &mut dyn ByteSource, parent: &BoxHeader, budget: &mut usize) ->
 
 fn read_moov(src: &mut dyn ByteSource, moov: &BoxHeader, budget: &mut usize) -> io::Result<Mp4Tracks> {
     let mut out = Mp4Tracks::default();
+    let mut order = Vec::new();
+    let mut trexs = Vec::new();
     for b in children(src, moov, budget)? {
         match &b.kind {
             b"mvhd" => {
@@ -188,21 +283,33 @@ fn read_moov(src: &mut dyn ByteSource, moov: &BoxHeader, budget: &mut usize) -> 
             }
             b"trak" => {
                 if let Some((id, t)) = read_trak(src, &b, budget)? {
+                    order.push(id);
                     out.tracks.insert(id, t);
                 }
             }
             b"mvex" => {
                 for trex in children(src, &b, budget)?.into_iter().filter(|b| &b.kind == b"trex") {
+                    // flags, track id, default description index, duration, size, flags.
                     let body = read_body(src, &trex, 24)?;
-                    if let (Some(id), Some(d)) = (be32(&body, 4), be32(&body, 12)) {
-                        if let Some(t) = out.tracks.get_mut(&id) {
-                            t.default_sample_duration = d;
-                        }
+                    if let (Some(id), Some(d), Some(size)) = (be32(&body, 4), be32(&body, 12), be32(&body, 16)) {
+                        trexs.push((id, d, size));
                     }
                 }
             }
             _ => {}
         }
+    }
+    // symphonia pairs the n-th `trex` with the n-th track: where they do not line up, fragments
+    // are not followed.
+    let aligned = trexs.is_empty() || trexs.iter().map(|t| t.0).eq(order.iter().copied());
+    for (id, duration, size) in trexs {
+        if let Some(t) = out.tracks.get_mut(&id) {
+            t.default_sample_duration = duration;
+            t.default_sample_size = size;
+        }
+    }
+    if !aligned {
+        out.tracks.values_mut().for_each(|t| t.unsized_fragments = true);
     }
     Ok(out)
 }
@@ -227,8 +334,21 @@ fn read_trak(src: &mut dyn ByteSource, trak: &BoxHeader, budget: &mut usize) -> 
             }
             b"mdia" => {
                 for m in children(src, &b, budget)? {
-                    if &m.kind == b"mdhd" {
-                        read_mdhd(&read_body(src, &m, 40)?, &mut t);
+                    match &m.kind {
+                        b"mdhd" => read_mdhd(&read_body(src, &m, 40)?, &mut t),
+                        b"hdlr" => {
+                            let body = read_body(src, &m, 12)?;
+                            if let Some(h) = body.get(8..12) {
+                                t.handler.copy_from_slice(h);
+                            }
+                        }
+                        b"minf" => {
+                            let stbl = children(src, &m, budget)?.into_iter().rfind(|b| &b.kind == b"stbl");
+                            if let Some(stbl) = stbl {
+                                t.table = read_stbl(src, &stbl, budget)?;
+                            }
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -236,6 +356,26 @@ fn read_trak(src: &mut dyn ByteSource, trak: &BoxHeader, budget: &mut usize) -> 
         }
     }
     Ok(id.map(|id| (id, t)))
+}
+
+/// Where the boxes of a sample table are: the last of each kind, and `stco` before `co64`, as
+/// symphonia reads them.
+fn read_stbl(src: &mut dyn ByteSource, stbl: &BoxHeader, budget: &mut usize) -> io::Result<SampleTable> {
+    let mut table = SampleTable::default();
+    let (mut stco, mut co64) = (None, None);
+    for b in children(src, stbl, budget)? {
+        let at = Some((b.body, b.end));
+        match &b.kind {
+            b"stsc" => table.stsc = at,
+            b"stsz" => table.stsz = at,
+            b"stco" => stco = at,
+            b"co64" => co64 = at,
+            _ => {}
+        }
+    }
+    table.wide = stco.is_none() && co64.is_some();
+    table.chunk_offsets = stco.or(co64);
+    Ok(table)
 }
 
 /// The first edit that is not an empty edit (media_time -1).
