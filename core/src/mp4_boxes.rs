@@ -457,6 +457,61 @@ mod tests {
         assert_eq!(t.edit_duration, Some(1000));
     }
 
+    fn be(words: &[u32]) -> Vec<u8> {
+        words.iter().flat_map(|w| w.to_be_bytes()).collect()
+    }
+
+    #[test]
+    fn locates_sample_tables_and_fragment_runs() {
+        let trak = |id: u32, handler: &[u8; 4], stbl: Vec<u8>| {
+            let mut tkhd = vec![0, 0, 0, 1];
+            tkhd.extend_from_slice(&be(&[0, 0, id, 0, 0]));
+            let mut hdlr = be(&[0, 0]);
+            hdlr.extend_from_slice(handler);
+            let mdia = [mp4box(b"hdlr", &hdlr), mp4box(b"minf", &mp4box(b"stbl", &stbl))].concat();
+            mp4box(b"trak", &[mp4box(b"tkhd", &tkhd), mp4box(b"mdia", &mdia)].concat())
+        };
+        let empty = [mp4box(b"stsc", &be(&[0, 0])), mp4box(b"stsz", &be(&[0, 0, 0])), mp4box(b"co64", &be(&[0, 0]))];
+        let mvex = [mp4box(b"trex", &be(&[0, 1, 1, 1024, 0, 0])), mp4box(b"trex", &be(&[0, 2, 1, 512, 100, 0]))];
+        let moov = mp4box(
+            b"moov",
+            &[trak(1, b"soun", empty.concat()), trak(2, b"vide", Vec::new()), mp4box(b"mvex", &mvex.concat())].concat(),
+        );
+        // Track 1: two samples of 10 and 20 bytes at 200 bytes from the moof (default base);
+        // track 2: three samples of the tfhd's default 7 bytes, from the moof's start on.
+        let traf1 = [mp4box(b"tfhd", &be(&[0x2_0000, 1])), mp4box(b"trun", &be(&[0x201, 2, 200, 10, 20]))];
+        let traf2 = [mp4box(b"tfhd", &be(&[0x10, 2, 7])), mp4box(b"trun", &be(&[0, 3]))];
+        let moof = mp4box(b"moof", &[mp4box(b"traf", &traf1.concat()), mp4box(b"traf", &traf2.concat())].concat());
+        let head = [mp4box(b"ftyp", b"isom"), moov].concat();
+        let moof_at = head.len() as u64;
+        let mdat_at = moof_at + moof.len() as u64;
+        let file = [head, moof, mp4box(b"mdat", &[0; 300])].concat();
+        let got = read(&mut SliceSource::new(file)).unwrap().unwrap();
+        assert_eq!(got.mdat, [(mdat_at + 8, mdat_at + 308)]);
+        assert_eq!(
+            got.fragment_runs,
+            [
+                FragmentRun { track: 1, start: moof_at + 200, len: 30 },
+                FragmentRun { track: 2, start: moof_at, len: 21 }
+            ]
+        );
+        let (a, v) = (&got.tracks[&1], &got.tracks[&2]);
+        assert_eq!((&a.handler, &v.handler), (b"soun", b"vide"));
+        assert!(a.table.stsc.is_some() && a.table.stsz.is_some() && a.table.chunk_offsets.is_some() && a.table.wide);
+        assert_eq!(v.table, SampleTable::default());
+        assert_eq!((a.fragment_duration, v.fragment_duration), (2048, 1536));
+        assert!(!a.unsized_fragments && !v.unsized_fragments);
+    }
+
+    #[test]
+    fn trun_sizes() {
+        // Sizes stated, with a data offset, first-sample flags and durations before the sizes.
+        assert_eq!(trun_data(&be(&[0x305, 2, (-8i32) as u32, 0, 1, 10, 1, 20]), 0), Some((Some(-8), 30)));
+        // The default size; a cut-off list of sizes.
+        assert_eq!(trun_data(&be(&[0, 4]), 5), Some((None, 20)));
+        assert_eq!(trun_data(&be(&[0x200, 3, 10, 20]), 0), None);
+    }
+
     #[test]
     fn garbage_yields_nothing() {
         assert!(read(&mut SliceSource::new(vec![0xFFu8; 100])).unwrap().is_none());

@@ -391,6 +391,30 @@ mod tests {
     }
 
     #[test]
+    fn leaves_other_tracks_unread_within_mdat_but_never_kept_samples() {
+        use crate::mp4_boxes::FragmentRun;
+        // Empty moov tables (a fragmented file's).
+        let (src, table) = table(&[0, 0], &[0, 0, 0], &[0, 0]);
+        let mut mp4 = Mp4Tracks::default();
+        for (id, handler) in [(1, b"soun"), (2, b"vide")] {
+            let mut t = Mp4Track::default();
+            (t.handler, t.table) = (*handler, table);
+            mp4.tracks.insert(id, t);
+        }
+        mp4.mdat = vec![(50, 950)];
+        let run = |track, start, end| FragmentRun { track, start, len: end - start };
+        mp4.fragment_runs =
+            vec![run(1, 100, 130), run(2, 90, 200), run(2, 250, 320), run(1, 300, 310), run(2, 900, 1000)];
+        let mut src = src;
+        let audio = unread(&mut src, &mp4, &|_, t| &t.handler == b"soun").unwrap().unwrap();
+        assert_eq!(audio.ranges(), [(90, 100), (130, 200), (250, 300), (310, 320), (900, 950)]);
+        // Nothing to keep, or a kept track whose fragments cannot be measured: nothing unread.
+        assert_eq!(unread(&mut src, &mp4, &|id, _| id == 3).unwrap(), None);
+        mp4.tracks.get_mut(&1).unwrap().unsized_fragments = true;
+        assert_eq!(unread(&mut src, &mp4, &|id, _| id == 1).unwrap(), None);
+    }
+
+    #[test]
     fn cursor_reads_across_blocks() {
         let words: Vec<u32> = (0..(TABLE_READ_BYTES as u32 / 4 * 3 + 7)).collect();
         let bytes = be(&words);
