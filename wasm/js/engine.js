@@ -4,11 +4,15 @@
 import { toConversoError } from './errors.js';
 
 // Reads from the input in blocks: the demuxer asks for a few KiB at a time, and each call to
-// FileReaderSync or fs.readSync has a fixed cost. Reads that go on where the last block ended
-// double the block (sequential reading, e.g. Matroska); a jump starts small again (an MP4's
-// audio frames between large video frames, where big blocks would mostly read video).
-const MIN_BLOCK = 64 * 1024;
+// FileReaderSync or fs.readSync has a fixed cost. Reads that go on where the last block ended,
+// or at most `near` bytes after it, double the block (sequential reading, e.g. Matroska, or an
+// MP4 whose audio and video are finely interleaved); a further jump fetches what is asked, or a
+// small block. In an MP4 the engine leaves the video unread and asks for each stretch of audio
+// between video samples whole, so a jump over video reads no video.
+const JUMP_BLOCK = 4 * 1024;
 const MAX_BLOCK = 4 * 1024 * 1024;
+// A gap read past rather than jumped over, by default (fs.readSync calls cost little).
+const NEAR = 16 * 1024;
 // Give the event loop a turn this often (ms), so an abort can be noticed.
 const YIELD_EVERY = 50;
 // Report progress at most this often (ms).
@@ -16,15 +20,18 @@ const PROGRESS_EVERY = 100;
 
 const nextTurn = () => new Promise((resolve) => (globalThis.setImmediate ?? setTimeout)(resolve));
 
-/** `(offset, length) => Uint8Array` over `fetchBlock(offset, size)`, keeping the last block. */
-export function cachedReader(fetchBlock) {
+/**
+ * `(offset, length) => Uint8Array` over `fetchBlock(offset, size)`, keeping the last block;
+ * gaps of up to `near` bytes between reads are read past.
+ */
+export function cachedReader(fetchBlock, { near = NEAR } = {}) {
   let start = 0;
   let block = new Uint8Array(0);
-  let size = MIN_BLOCK;
+  let size = JUMP_BLOCK;
   return (offset, length) => {
     if (offset < start || offset + length > start + block.length) {
-      const sequential = block.length > 0 && offset >= start && offset <= start + block.length;
-      size = sequential ? Math.min(size * 2, MAX_BLOCK) : MIN_BLOCK;
+      const sequential = block.length > 0 && offset >= start && offset <= start + block.length + near;
+      size = sequential ? Math.min(size * 2, MAX_BLOCK) : JUMP_BLOCK;
       block = fetchBlock(offset, Math.max(length, size));
       start = offset;
     }

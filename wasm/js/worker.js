@@ -8,11 +8,15 @@ import { cachedReader, extractWith, memoryReader, planWith, probeWith } from './
 // Output chunks are folded into the Blob once this many bytes are pending: the browser may then
 // keep them outside the JS heap.
 const FOLD = 16 * 1024 * 1024;
+// A gap between reads that is read past rather than jumped over: in Chromium a FileReaderSync
+// call costs about 0.5 ms, as much as reading some 256 KiB more.
+const NEAR = 256 * 1024;
 
 function reader(input) {
   if (input instanceof Blob) {
     const files = new FileReaderSync();
-    const read = cachedReader((offset, size) => new Uint8Array(files.readAsArrayBuffer(input.slice(offset, offset + size))));
+    const slice = (offset, size) => new Uint8Array(files.readAsArrayBuffer(input.slice(offset, offset + size)));
+    const read = cachedReader(slice, { near: NEAR });
     return { read, len: input.size };
   }
   return { read: memoryReader(input), len: input.byteLength };
