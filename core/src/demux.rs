@@ -122,6 +122,7 @@ impl Demuxer {
             }
             .map_err(read_error)?
             .map(Arc::new);
+            src.unread(unread.as_deref().map_or(&[], |u| u.ranges()));
             (len, sniffed, mp4, unread)
         };
         let mss = MediaSourceStream::new(

@@ -205,8 +205,8 @@ impl<K: ByteSink> Extraction<K> {
 
     /// Byte ranges `(start, end)` of the input this extraction leaves unread, sorted: in MP4
     /// files, the samples of the tracks other than the one extracted (their packets are dropped
-    /// unread). Hosts that fetch input ahead of the engine's reads can leave them out. Empty when
-    /// everything is read.
+    /// unread). The source is told them too ([`ByteSource::unread`]), so hosts that fetch input
+    /// ahead of the engine's reads can leave them out. Empty when everything is read.
     pub fn unread_input(&self) -> &[(u64, u64)] {
         self.demuxer.unread.as_deref().map_or(&[], |u| u.ranges())
     }

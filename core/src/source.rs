@@ -21,6 +21,14 @@ pub trait ByteSource: Send + Sync {
 
     /// Reads up to `buf.len()` bytes at `offset`; returns how many were read (0 at the end).
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
+
+    /// Told, each time the input is opened, which byte ranges (sorted, as `(start, end)`) the
+    /// engine will leave unread: in MP4 files, the samples of the tracks it does not extract.
+    /// Sources that fetch ahead of the reads can leave them out; empty when anything may be
+    /// read. The default ignores it.
+    fn unread(&mut self, ranges: &[(u64, u64)]) {
+        let _ = ranges;
+    }
 }
 
 /// A source over bytes already in memory.
@@ -57,6 +65,10 @@ impl<S: ByteSource + ?Sized> ByteSource for Box<S> {
 
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         (**self).read_at(offset, buf)
+    }
+
+    fn unread(&mut self, ranges: &[(u64, u64)]) {
+        (**self).unread(ranges);
     }
 }
 

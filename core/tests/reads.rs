@@ -40,10 +40,11 @@ impl ByteSource for FileSource {
     }
 }
 
-/// Notes every range read through it.
+/// Notes every range read through it, and what it was last told stays unread.
 struct Recorder {
     inner: FileSource,
     reads: Arc<Mutex<Vec<(u64, u64)>>>,
+    told: Arc<Mutex<Vec<(u64, u64)>>>,
 }
 
 impl ByteSource for Recorder {
@@ -55,6 +56,10 @@ impl ByteSource for Recorder {
         let n = self.inner.read_at(offset, buf)?;
         self.reads.lock().unwrap().push((offset, offset + n as u64));
         Ok(n)
+    }
+
+    fn unread(&mut self, ranges: &[(u64, u64)]) {
+        *self.told.lock().unwrap() = ranges.to_vec();
     }
 }
 
@@ -72,12 +77,14 @@ impl Reads {
 }
 
 fn extract(path: &Path, options: &ExtractOptions) -> (Reads, Mode) {
-    let reads = Arc::new(Mutex::new(Vec::new()));
-    let source = Recorder { inner: FileSource::open(path), reads: reads.clone() };
+    let (reads, told) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
+    let source = Recorder { inner: FileSource::open(path), reads: reads.clone(), told: told.clone() };
     let mut ex = Extraction::new(source, options, VecSink::default()).unwrap();
     let mode = ex.plan().mode.clone();
     ex.run(|_| {}).unwrap();
     let unread = ex.unread_input().to_vec();
+    assert!(!unread.is_empty(), "{}: nothing left unread", path.display());
+    assert_eq!(*told.lock().unwrap(), unread, "{}: the source was told otherwise", path.display());
     let output = ex.into_sink().bytes;
     let ranges = std::mem::take(&mut *reads.lock().unwrap());
     (Reads { ranges, output, unread }, mode)
