@@ -5,7 +5,8 @@
 //! read, since demuxing moves forward through the file). A read the cache cannot serve in the
 //! middle of a step (the first packet after an index at the end of the file, or a jump) makes
 //! the job start the extraction again with that region fetched. Memory stays at the cache size
-//! whatever the input size.
+//! whatever the input size. Blocks that hold only bytes the engine said it leaves unread (the
+//! video samples of an MP4) are never fetched: reading ahead passes over them.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io;
@@ -47,9 +48,19 @@ struct Cache {
     touched: BTreeSet<u64>,
     /// End of the most recent read: where the demuxer reads next.
     cursor: u64,
+    /// Byte ranges the engine leaves unread, sorted (`ByteSource::unread`).
+    unread: Vec<(u64, u64)>,
 }
 
 impl Cache {
+    /// Whether all of `block` lies in one unread range; if so, the block where that range ends.
+    fn unread_until(&self, block: u64) -> Option<u64> {
+        let (start, end) = (block * BLOCK, ((block + 1) * BLOCK).min(self.len));
+        let i = self.unread.partition_point(|r| r.1 <= start);
+        let &(s, e) = self.unread.get(i)?;
+        (s <= start && e >= end).then_some((e / BLOCK).max(block + 1))
+    }
+
     fn evict(&mut self) {
         while self.lru.len() > self.capacity {
             let victim = match self.policy {
@@ -82,6 +93,7 @@ impl CachedSource {
             misses: 0,
             touched: BTreeSet::new(),
             cursor: 0,
+            unread: Vec::new(),
         })))
     }
 
@@ -129,11 +141,24 @@ impl CachedSource {
         self.with(|c| c.cursor).unwrap_or(0)
     }
 
-    /// Blocks from `first` on (at most `count`, within the input) that are not cached.
+    /// Of the `count` blocks from `first` on (within the input) that hold bytes the engine may
+    /// read, those not cached.
     fn missing(&self, first: u64, count: u64) -> Vec<u64> {
         self.with(|c| {
             let last = c.len.div_ceil(BLOCK);
-            (first..(first + count).min(last)).filter(|b| !c.blocks.contains_key(b)).collect()
+            let (mut block, mut taken, mut out) = (first, 0, Vec::new());
+            while block < last && taken < count {
+                if let Some(next) = c.unread_until(block) {
+                    block = next;
+                    continue;
+                }
+                if !c.blocks.contains_key(&block) {
+                    out.push(block);
+                }
+                taken += 1;
+                block += 1;
+            }
+            out
         })
         .unwrap_or_default()
     }
@@ -230,5 +255,28 @@ impl ByteSource for CachedSource {
             }
             Ok(n)
         })?
+    }
+
+    fn unread(&mut self, ranges: &[(u64, u64)]) {
+        let _ = self.with(|c| c.unread = ranges.to_vec());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_ahead_passes_over_blocks_left_unread() {
+        let mut source = CachedSource::new(20 * BLOCK + 5);
+        assert_eq!(source.read_ahead(4), [0, 1, 2, 3]);
+        // Blocks 2 to 8 lie wholly in unread ranges; 1 and 9 only in part. The last block (20,
+        // five bytes) is unread too.
+        source.unread(&[(BLOCK + BLOCK / 2, 9 * BLOCK), (9 * BLOCK + 7, 9 * BLOCK + 9), (20 * BLOCK, 20 * BLOCK + 5)]);
+        assert_eq!(source.read_ahead(4), [0, 1, 9, 10]);
+        assert_eq!(source.ahead_of(5), [9, 10, 11, 12, 13, 14, 15, 16]);
+        assert_eq!(source.missing(18, 8), [18, 19]);
+        source.unread(&[]);
+        assert_eq!(source.read_ahead(4), [0, 1, 2, 3]);
     }
 }
