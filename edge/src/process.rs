@@ -1,7 +1,7 @@
 //! Running a job: fetch the source into R2, probe it, extract through ranged reads into an R2
 //! multipart upload, record the result. Progress and the current step are saved as it goes.
 
-use converso_core::{ByteSink, Error, ErrorCode, ExtractOptions, Extraction, Step as EngineStep};
+use converso_core::{ChunkSink, Error, ErrorCode, ExtractOptions, Extraction, Step as EngineStep};
 use worker::{Bucket, Env, UploadedPart};
 
 use crate::config::{Config, MEDIA};
@@ -181,7 +181,7 @@ async fn pipeline(env: &Env, job: &mut Job, p: &mut Progress<'_>) -> Result<(), 
                 source.fill(&bucket, &key, &source.ahead_of(block)).await.map_err(infra)?;
                 break Ok(None);
             }
-            for part in ex.sink_mut().take_full_parts() {
+            for part in ex.sink_mut().take_chunks() {
                 let number = parts.len() as u16 + 2;
                 parts.push(upload.upload_part(number, part).await.map_err(infra)?);
             }
@@ -260,7 +260,7 @@ async fn open(
     key: &str,
     source: &CachedSource,
     options: &ExtractOptions,
-) -> Result<Extraction<PartSink>, Error> {
+) -> Result<Extraction<ChunkSink>, Error> {
     source.set_capacity(OPEN_BLOCKS, Evict::Lru);
     let result = open_rounds(bucket, key, source, options).await;
     // The opened demuxer has read up to its first packet: keep what lies ahead of that.
@@ -273,14 +273,14 @@ async fn open_rounds(
     key: &str,
     source: &CachedSource,
     options: &ExtractOptions,
-) -> Result<Extraction<PartSink>, Error> {
+) -> Result<Extraction<ChunkSink>, Error> {
     let spread = || {
         fail(ErrorCode::InvalidVideo, "the video's headers could not be read", "they are spread over too many places")
     };
     source.fill(bucket, key, &[0]).await.map_err(infra)?;
     for _ in 0..MAX_OPEN_ROUNDS {
         source.begin_round();
-        let result = Extraction::new(source.clone(), options, PartSink::default());
+        let result = Extraction::new(source.clone(), options, part_sink());
         let Some((block, misses)) = source.take_misses() else { return result };
         let full = source.touched() + READ_AHEAD_BLOCKS as usize > OPEN_BLOCKS;
         match result {
@@ -292,59 +292,10 @@ async fn open_rounds(
     Err(spread())
 }
 
-/// Output in R2 multipart parts. The first part stays in memory to the end, so the engine's
-/// header fix-ups (`write_at` within it: WAV sizes, FLAC STREAMINFO) can still be applied;
-/// later full parts are handed out for upload as they fill.
-#[derive(Default)]
-pub struct PartSink {
-    first: Vec<u8>,
-    current: Vec<u8>,
-    full: Vec<Vec<u8>>,
-}
-
-impl PartSink {
-    fn take_full_parts(&mut self) -> Vec<Vec<u8>> {
-        std::mem::take(&mut self.full)
-    }
-
-    /// The first part and the unfinished last part, if any.
-    fn into_parts(self) -> (Vec<u8>, Option<Vec<u8>>) {
-        (self.first, Some(self.current).filter(|c| !c.is_empty()))
-    }
-}
-
-impl ByteSink for PartSink {
-    fn write(&mut self, mut data: &[u8]) -> std::io::Result<()> {
-        if self.first.len() < PART {
-            let n = (PART - self.first.len()).min(data.len());
-            self.first.extend_from_slice(&data[..n]);
-            data = &data[n..];
-        }
-        while !data.is_empty() {
-            let n = (PART - self.current.len()).min(data.len());
-            self.current.extend_from_slice(&data[..n]);
-            data = &data[n..];
-            if self.current.len() == PART {
-                self.full.push(std::mem::take(&mut self.current));
-            }
-        }
-        Ok(())
-    }
-
-    fn can_write_at(&self) -> bool {
-        true
-    }
-
-    fn write_at(&mut self, offset: u64, data: &[u8]) -> std::io::Result<()> {
-        let start = offset as usize;
-        match self.first.get_mut(start..start + data.len()) {
-            Some(slot) => {
-                slot.copy_from_slice(data);
-                Ok(())
-            }
-            None => Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "patch outside the first part")),
-        }
-    }
+/// Output in R2 multipart parts: the first part stays in memory to the end for the engine's
+/// header fix-ups (WAV sizes, FLAC STREAMINFO); later full parts are uploaded as they fill.
+fn part_sink() -> ChunkSink {
+    ChunkSink::new(PART, PART)
 }
 
 /// Deletes outputs whose retention ended (the cron trigger).
