@@ -21,7 +21,8 @@ use crate::codec::opus;
 use crate::error::{Error, Result};
 use crate::info::{AudioCodec, Container, MediaInfo, Tags, TrackInfo, TrackKind};
 use crate::limits::{
-    BITRATE_PROBE_PACKETS, MAX_CODEC_HEADER_BYTES, MAX_PACKET_BYTES, MAX_SPAN_READ_BYTES, SNIFF_BYTES,
+    BITRATE_PROBE_BYTES, BITRATE_PROBE_PACKETS, MAX_CODEC_HEADER_BYTES, MAX_PACKET_BYTES, MAX_SPAN_READ_BYTES,
+    SNIFF_BYTES,
 };
 use crate::mp4_boxes::{self, Mp4Tracks};
 use crate::mp4_samples::{self, Span, Unread};
@@ -235,11 +236,13 @@ impl Demuxer {
         let mut bytes = vec![0u64; self.audio.len()];
         let mut first_last = vec![None::<(i64, i64)>; self.audio.len()];
         let mut count = vec![0usize; self.audio.len()];
-        while count.iter().any(|&c| c < BITRATE_PROBE_PACKETS) {
+        let mut read = 0u64;
+        while count.iter().any(|&c| c < BITRATE_PROBE_PACKETS) && read < BITRATE_PROBE_BYTES {
             // A damaged input is still described; the extraction reports the damage.
             let Ok(Some(p)) = self.next_packet() else {
                 break;
             };
+            read += p.data.len() as u64;
             self.fill_from_first_packet(&p);
             if let Some(i) = self.audio.iter().position(|a| a.id == p.track_id) {
                 bytes[i] += p.data.len() as u64;

@@ -16,6 +16,11 @@ pub const PACKETS_PER_STEP: usize = 256;
 /// Packets probed per audio track to estimate a bitrate the container does not state.
 pub const BITRATE_PROBE_PACKETS: usize = 200;
 
+/// Bytes of packets (of every track) read at most while estimating those bitrates: next to
+/// high-bitrate video a few seconds of audio can lie tens of megabytes in, and hosts that fetch
+/// the input in ranges (the edge) hold what the probe reads in a bounded cache.
+pub const BITRATE_PROBE_BYTES: u64 = 8 << 20;
+
 /// Most MP4 boxes walked while looking for edit lists.
 pub const MAX_MP4_BOXES: usize = 10_000;
 

@@ -1,4 +1,5 @@
-//! What extracting from MP4 reads of its input: the index and the extracted track's samples,
+//! What probing and extracting read of their input. Probing estimates bitrates from a bounded
+//! number of bytes. Extracting from MP4 reads the index and the extracted track's samples,
 //! never the video's. symphonia hands out the packets of every track; the engine answers the
 //! reads of other tracks' samples with zeros instead of asking the source for them. ffprobe's
 //! packet positions are the oracle.
@@ -12,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use converso_core::limits::SNIFF_BYTES;
-use converso_core::{ByteSource, ExtractOptions, Extraction, Mode, OutputFormat, VecSink};
+use converso_core::limits::{BITRATE_PROBE_BYTES, SNIFF_BYTES};
+use converso_core::{probe, ByteSource, ExtractOptions, Extraction, Mode, OutputFormat, VecSink};
 use converso_test_support as ts;
 
 /// A file read at offsets, never held in memory.
@@ -314,4 +315,29 @@ fn a_large_video_track_stays_unread() {
             assert!(reads.output == ffmpeg_adts(&big, 0), "the copy differs from ffmpeg's");
         }
     }
+}
+
+#[test]
+fn probing_next_to_high_bitrate_video_reads_a_bounded_amount() {
+    let dir = TempDir(std::env::temp_dir().join(format!("converso-probe-reads-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let path = dir.0.join("noise.mkv");
+    // Six seconds of noise at the highest MPEG-4 quality (about 9 MB a second) beside 128 kb/s
+    // AAC, interleaved: the 200 audio packets the estimate would like lie some 40 MB in.
+    ffmpeg(&format!(
+        "-f lavfi -i color=c=gray:s=640x360:r=25,noise=alls=100:allf=t -f lavfi -i sine=f=440:sample_rate=44100 \
+         -t 6 -c:v mpeg4 -q:v 1 -c:a aac -b:a 128k -ac 2 {}",
+        path.to_str().unwrap()
+    ));
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size > 4 * BITRATE_PROBE_BYTES, "{size} bytes");
+    let reads = Arc::new(Mutex::new(Vec::new()));
+    let source = Recorder { inner: FileSource::open(&path), reads: reads.clone(), told: Arc::default() };
+    let info = probe(source).unwrap();
+    let read: u64 = reads.lock().unwrap().iter().map(|r| r.1 - r.0).sum();
+    // The packets counted, the last one (a video frame of well under 1 MB) and the headers.
+    assert!(read < BITRATE_PROBE_BYTES + (2 << 20), "read {read} of {size} bytes");
+    let audio = info.tracks.iter().find(|t| t.bitrate.is_some() && t.channels.is_some()).expect("an audio bitrate");
+    let kbps = f64::from(audio.bitrate.unwrap()) / 1000.0;
+    assert!((100.0..160.0).contains(&kbps), "estimated {kbps} kb/s for 128 kb/s AAC");
 }
