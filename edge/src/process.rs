@@ -167,13 +167,27 @@ async fn pipeline(env: &Env, job: &mut Job, p: &mut Progress<'_>) -> Result<(), 
         let mut parts: Vec<UploadedPart> = Vec::new();
         // `None`: a read missed the cache; start again with that region fetched.
         let mut ahead_blocks = READ_AHEAD_BLOCKS;
+        // The blocks the first step read: where the demuxer starts reading packets.
+        let mut first_blocks: Option<Vec<u64>> = None;
         let outcome = loop {
+            if ex.rereads_input() {
+                match rewind(&bucket, &key, &source, &mut ex, first_blocks.as_deref().unwrap_or_default()).await {
+                    Ok(()) => continue,
+                    Err(e) => break Err(e),
+                }
+            }
             let ahead = source.read_ahead(ahead_blocks);
             if !ahead.is_empty() {
                 source.fill(&bucket, &key, &ahead).await.map_err(infra)?;
             }
             let before = source.cursor();
+            if first_blocks.is_none() {
+                source.begin_round();
+            }
             let step = ex.step_packets(PACKETS_PER_STEP);
+            if first_blocks.is_none() {
+                first_blocks = Some(source.touched_blocks());
+            }
             // Read twice as far ahead as the last step went (high-bitrate video moves fast).
             let advance = source.cursor().saturating_sub(before);
             ahead_blocks = (2 * advance / BLOCK + 1).clamp(READ_AHEAD_BLOCKS, MAX_AHEAD_BLOCKS);
@@ -199,11 +213,7 @@ async fn pipeline(env: &Env, job: &mut Job, p: &mut Progress<'_>) -> Result<(), 
             }
             Ok(None) => {
                 let _ = upload.abort().await;
-                return Err(fail(
-                    ErrorCode::ExtractionFailed,
-                    "the input's layout needs too many reads out of order",
-                    format!("{MAX_RESTARTS} restarts"),
-                ));
+                return Err(out_of_order(format!("{MAX_RESTARTS} restarts")));
             }
             Err(e) => {
                 let _ = upload.abort().await;
@@ -290,6 +300,43 @@ async fn open_rounds(
         }
     }
     Err(spread())
+}
+
+/// `normalize`'s second pass opens the input again, from its start: long gone from the cache by
+/// then. Fetches it and retries that step after each miss (the engine allows it there), then
+/// fetches what the first step read, where the second pass starts reading packets.
+async fn rewind(
+    bucket: &Bucket,
+    key: &str,
+    source: &CachedSource,
+    ex: &mut Extraction<ChunkSink>,
+    first_blocks: &[u64],
+) -> Result<(), Error> {
+    source.set_capacity(OPEN_BLOCKS, Evict::Lru);
+    source.fill(bucket, key, &source.ahead_of(0)).await.map_err(infra)?;
+    let mut result = Err(out_of_order(format!("{MAX_OPEN_ROUNDS} reads while opening the input again")));
+    for _ in 0..MAX_OPEN_ROUNDS {
+        let step = ex.step_packets(PACKETS_PER_STEP);
+        match source.take_miss() {
+            Some(block) if ex.rereads_input() => {
+                source.fill(bucket, key, &source.ahead_of(block)).await.map_err(infra)?
+            }
+            _ => {
+                result = step.map(|_| ());
+                break;
+            }
+        }
+    }
+    source.set_capacity(MAX_BLOCKS, Evict::Behind);
+    if let Some(&start) = first_blocks.first() {
+        source.expect_reads_at(start);
+        source.fill(bucket, key, &source.uncached(first_blocks)).await.map_err(infra)?;
+    }
+    result
+}
+
+fn out_of_order(details: String) -> Error {
+    fail(ErrorCode::ExtractionFailed, "the input's layout needs too many reads out of order", details)
 }
 
 /// Output in R2 multipart parts: the first part stays in memory to the end for the engine's

@@ -127,6 +127,17 @@ impl CachedSource {
         self.with(|c| c.touched.len()).unwrap_or(0)
     }
 
+    /// The blocks read (or missed) since [`CachedSource::begin_round`], in order.
+    pub fn touched_blocks(&self) -> Vec<u64> {
+        self.with(|c| c.touched.iter().copied().collect()).unwrap_or_default()
+    }
+
+    /// Moves the cursor to the start of `block`: the demuxer will read there next (after it
+    /// opened the input again), so reading ahead and eviction work from there.
+    pub fn expect_reads_at(&self, block: u64) {
+        let _ = self.with(|c| c.cursor = block * BLOCK);
+    }
+
     /// Changes how many blocks are kept and which make room, dropping any beyond the new size.
     pub fn set_capacity(&self, blocks: usize, policy: Evict) {
         let _ = self.with(|c| {
@@ -166,6 +177,11 @@ impl CachedSource {
     /// `count` blocks from the most recent read on that are not cached yet.
     pub fn read_ahead(&self, count: u64) -> Vec<u64> {
         self.missing(self.cursor() / BLOCK, count)
+    }
+
+    /// Those of `blocks` not cached.
+    pub fn uncached(&self, blocks: &[u64]) -> Vec<u64> {
+        self.with(|c| blocks.iter().copied().filter(|b| !c.blocks.contains_key(b)).collect()).unwrap_or_default()
     }
 
     /// `block` and the read-ahead after it, not cached yet.

@@ -86,7 +86,8 @@ function closeServer(server) {
 }
 
 /**
- * Static server for target/fixtures plus routes for fault injection:
+ * Static server for target/fixtures (and `extraDir`, for files a test makes) plus routes for
+ * fault injection:
  *   /f/NAME                    the file, with Content-Length and single-range support
  *   /chunked/NAME              the file, chunked (no Content-Length)
  *   /?f=NAME                   the file, from a URL whose path has no file name
@@ -102,7 +103,7 @@ function closeServer(server) {
  *   /stall/NAME                the file's Content-Length and first 64 KB, then nothing (held open)
  * Every request is recorded in `requests`.
  */
-export async function startFixtureServer() {
+export async function startFixtureServer({ extraDir } = {}) {
   ensureFixtures();
   const requests = [];
   const holds = new Map(); // tag → { released, waiters: [] }
@@ -113,7 +114,7 @@ export async function startFixtureServer() {
   const sockets = new Set();
 
   const serveFile = (req, res, name, { chunked = false, drop = false, extra = false, stall = false } = {}) => {
-    const path = name ? join(FIXTURES_DIR, basename(name)) : null;
+    const path = name ? [FIXTURES_DIR, extraDir].filter(Boolean).map((d) => join(d, basename(name))).find(existsSync) : null;
     if (!path || !existsSync(path)) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       return res.end('no such fixture\n');
@@ -860,6 +861,14 @@ export function decodedDuration(path) {
     { maxBuffer: 256 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`ffmpeg decode ${path}: ${r.stderr.toString().slice(-2000)}`);
   return r.stdout.length / 2 / rate;
+}
+
+/** Integrated loudness (LUFS) of the first audio stream, by ffmpeg's EBU R128 meter. */
+export function integratedLoudness(path) {
+  const r = spawnSync('ffmpeg', ['-nostdin', '-hide_banner', '-i', path, '-map', '0:a:0', '-af', 'ebur128', '-f', 'null', '-'], { encoding: 'utf8' });
+  const m = /Integrated loudness:\s*I:\s*(-?[\d.]+) LUFS/.exec(r.stderr);
+  if (r.status !== 0 || !m) throw new Error(`ffmpeg ebur128 ${path}: ${r.stderr.slice(-2000)}`);
+  return Number(m[1]);
 }
 
 /** "copy" or "transcode" from a status `plan` (a string, or an object with a field holding it). */

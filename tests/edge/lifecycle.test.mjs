@@ -1,12 +1,15 @@
 // Job lifecycle: submit → poll → download, for every output the engine can produce today, with
 // the output checked by ffprobe/ffmpeg; the status document at each stage (plan, inputFile,
-// outputFile, URLs, timestamps); download headers; output file names; both path prefixes.
+// outputFile, URLs, timestamps); download headers; output file names; both path prefixes;
+// `normalize`, also on inputs larger than the Worker's read cache.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  FIXTURES_DIR, FORMATS, ISO_RE, JOB_ID_RE, api, decodedDuration, defaultVars, extractBody,
-  ffmpegDecodeErrors, ffprobe, manifest, parseContentDisposition, pcmMd5, planKind, runJob,
+  FIXTURES_DIR, FORMATS, ISO_RE, JOB_ID_RE, OUT_DIR, api, decodedDuration, defaultVars, extractBody,
+  ffmpegDecodeErrors, ffprobe, integratedLoudness, manifest, parseContentDisposition, pcmMd5, planKind, runJob,
   saveOutput, startFixtureServer, startService, testKeys,
 } from './harness.mjs';
 
@@ -15,14 +18,34 @@ let svc;
 let fx;
 let c;
 
+// Inputs larger than the Worker's 32 MiB read cache, made for this run.
+const BIG_DIR = join(OUT_DIR, 'lifecycle-big');
+
+/** Noise video (about 2 MB/s at 320x180, 9 MB/s at 640x360: it does not compress) beside a
+ * quiet sine, so `normalize` has a gain to apply. */
+function makeBig(name, seconds, size) {
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', `color=c=gray:s=${size}:r=25,noise=alls=100:allf=t`,
+    '-f', 'lavfi', '-i', 'sine=f=440:sample_rate=44100,volume=0.05', '-t', String(seconds), '-c:v', 'mpeg4', '-q:v', '1',
+    '-c:a', 'aac', '-b:a', '128k', '-ac', '2', join(BIG_DIR, name)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffmpeg ${name}: ${r.stderr}`);
+}
+
 before(async () => {
-  fx = await startFixtureServer();
-  svc = await startService({ name: 'lifecycle', vars: defaultVars(keys) });
+  mkdirSync(BIG_DIR, { recursive: true });
+  // An MP4 with its index at the end and audio spread over 60-odd MiB, and a Matroska file
+  // whose reader reads everything.
+  makeBig('big_index_at_end.mp4', 30, '320x180');
+  makeBig('big.mkv', 6, '640x360');
+  fx = await startFixtureServer({ extraDir: BIG_DIR });
+  // Without wrangler's DevTools proxy, as `scripts/run` runs it: the proxy cannot carry
+  // sources of tens of megabytes (see startService).
+  svc = await startService({ name: 'lifecycle', vars: defaultVars(keys), inspector: false });
   c = api(svc.base, keys.pro);
 });
 after(async () => {
   await svc?.stop();
   await fx?.close();
+  rmSync(BIG_DIR, { recursive: true, force: true });
 });
 
 const STEPS = ['downloading_video', 'analyzing_video', 'extracting_audio', 'finalizing'];
@@ -297,6 +320,34 @@ describe('output file names', { concurrency: true }, () => {
       } else {
         assert.equal(cd.filename, want, raw);
       }
+    });
+  }
+});
+
+// Two passes: the first measures, the second reads the input again from its start and writes.
+describe('normalize: to -16 LUFS', { concurrency: true }, () => {
+  const NORMALIZE = [
+    { name: 'mp4 AAC → aac (a copy without normalize)', file: 'mp4_h264_aac_stereo44k.mp4', format: 'aac', dir: FIXTURES_DIR, because: true },
+    { name: 'webm Opus → mp3', file: 'webm_vp9_opus.webm', format: 'mp3', dir: FIXTURES_DIR },
+    { name: '60 MB mp4, index at the end → flac (larger than the read cache)', file: 'big_index_at_end.mp4', format: 'flac', dir: BIG_DIR },
+    { name: '55 MB mkv AAC → aac (larger than the read cache)', file: 'big.mkv', format: 'aac', dir: BIG_DIR, because: true },
+  ];
+  for (const k of NORMALIZE) {
+    test(k.name, async () => {
+      const size = statSync(join(k.dir, k.file)).size;
+      if (k.dir === BIG_DIR) assert.ok(size > 48 << 20, `${k.file}: ${size} bytes`);
+      const body = extractBody(fx.file(k.file), k.format, { output: { normalize: true } });
+      const { final } = await runJob(svc.base, keys.pro, body, { timeoutMs: 300_000 });
+      assert.equal(final.status, 'completed', `job failed: ${JSON.stringify(final.error)}`);
+      assert.equal(planKind(final.plan), 'transcode');
+      if (k.because) assert.match(JSON.stringify(final.plan.reason), /normali[sz]e/i, `the plan says why: ${JSON.stringify(final.plan)}`);
+      assert.equal(final.inputFile.size, size);
+      const dl = await download(final.jobId, k.format);
+      assert.equal(ffmpegDecodeErrors(dl.path), '', 'decodes without errors');
+      const source = decodedDuration(join(k.dir, k.file));
+      assert.ok(Math.abs(decodedDuration(dl.path) - source) < 0.1, 'the whole audio');
+      const lufs = integratedLoudness(dl.path);
+      assert.ok(Math.abs(lufs + 16) <= 1, `integrated loudness ${lufs} LUFS (source ${integratedLoudness(join(k.dir, k.file))})`);
     });
   }
 });
