@@ -1,6 +1,7 @@
 // One measured extraction in this process, for bench.mjs: `node bench-run.mjs TOOL INPUT FORMAT
 // OUTPUT`. Loads the tool, then times the extraction call alone; prints one JSON line with that
-// time and the process's peak resident memory. TOOL: converso | ffmpeg.wasm | mediabunny.
+// time (wall, and CPU: user + system of all threads) and the process's peak resident memory.
+// TOOL: converso | ffmpeg.wasm | mediabunny.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -61,8 +62,11 @@ const TOOLS = {
 
 const run = await TOOLS[tool]();
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const bytes = await run();
 const callMs = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+const cpuMs = (cpu.user + cpu.system) / 1000;
 writeFileSync(output, bytes);
 const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
-console.log(JSON.stringify({ callMs, peakRss: hwm, bytes: bytes.length }));
+console.log(JSON.stringify({ callMs, cpuMs, peakRss: hwm, bytes: bytes.length }));

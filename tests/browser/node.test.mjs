@@ -4,9 +4,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { FIXTURES_DIR, REPO_ROOT, decodedDuration, ffmpegDecodeErrors, ffprobe, manifest, pcmMd5 } from '../edge/harness.mjs';
 import { installInto, removeDir } from './package.mjs';
 
@@ -23,6 +24,16 @@ before(async () => {
   lib = await import(pathToFileURL(join(dir, 'entry.mjs')));
 });
 after(() => dir && removeDir(dir));
+
+describe('package', () => {
+  // What a browser downloads: the glue and the wasm module, compressed as a server would.
+  test('at most 1.5 MB gzip (-9), every encoder included', () => {
+    const files = readdirSync(join(dir, 'node_modules', 'converso-audio')).filter((f) => /\.(js|wasm)$/.test(f));
+    const size = files.reduce((n, f) => n + gzipSync(readFileSync(join(dir, 'node_modules', 'converso-audio', f)), { level: 9 }).length, 0);
+    assert.ok(files.some((f) => f.endsWith('.wasm')), `files: ${files}`);
+    assert.ok(size <= 1.5 * 1024 * 1024, `${size} bytes gzip`);
+  });
+});
 
 describe('probe', () => {
   test('describes container, tracks and duration like ffprobe', async () => {
