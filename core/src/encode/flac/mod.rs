@@ -42,7 +42,7 @@ pub(crate) struct FlacEncoder {
     md5: Md5,
     md5_buf: Vec<u8>,
     out: BitWriter,
-    window: Vec<f64>,
+    window: Vec<f32>,
     /// Per-channel samples of the current block (plus mid and side for stereo).
     chans: Vec<Vec<i32>>,
     /// Best fixed order and its residual sum for left, right, mid and side.
@@ -174,8 +174,8 @@ impl FlacEncoder {
                 *m = (a + b) >> 1;
                 *s = a - b;
             }
-            for (f, ch) in self.fixed.iter_mut().zip(chans.iter()) {
-                *f = lpc::best_fixed_order(ch);
+            for (c, (f, ch)) in self.fixed.iter_mut().zip(chans.iter()).enumerate() {
+                *f = lpc::best_fixed_order(ch, self.bits + u32::from(c == 3));
             }
             let cost: Vec<u64> = self.fixed.iter().map(|&(_, sum)| fixed_estimate(sum, n)).collect();
             let options = [
@@ -192,7 +192,7 @@ impl FlacEncoder {
         self.out.clear();
         self.write_frame_header(n, assignment);
         for (c, bps) in order {
-            let fixed = if self.channels == 2 { self.fixed[c] } else { lpc::best_fixed_order(&self.chans[c]) };
+            let fixed = if self.channels == 2 { self.fixed[c] } else { lpc::best_fixed_order(&self.chans[c], bps) };
             let sub = choose_subframe(&self.chans[c], bps, fixed.0, &self.window, &mut self.scratch);
             write_subframe(&mut self.out, &self.chans[c], bps, &sub);
             self.scratch.recycle(sub);
@@ -324,7 +324,7 @@ fn fixed_estimate(sum: u64, n: usize) -> u64 {
 
 /// Picks the cheapest of: constant, the best fixed predictor, LPC at the order with the lowest
 /// estimated cost and at the highest order, verbatim; the predictive ones are Rice-planned.
-fn choose_subframe(x: &[i32], bps: u32, fixed_order: usize, window: &[f64], s: &mut Scratch) -> Subframe {
+fn choose_subframe(x: &[i32], bps: u32, fixed_order: usize, window: &[f32], s: &mut Scratch) -> Subframe {
     let n = x.len();
     if x.iter().all(|&v| v == x[0]) {
         return Subframe::Constant(x[0]);
