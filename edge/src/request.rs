@@ -119,16 +119,27 @@ pub fn extract_request(body: &Value, allow_loopback: bool) -> Result<ExtractRequ
     Ok(ExtractRequest { source_url, output_json, filename, webhook, priority })
 }
 
-/// A safe output name: no path separators, quotes, control characters; at most 100 characters;
-/// the format's extension removed if the caller included it.
+/// A safe output name: no path separators, quotes, control characters, invisible or
+/// direction-changing characters; at most 100 characters; the format's extension removed if the
+/// caller included it.
 pub fn sanitize_filename(name: &str, extension: &str) -> String {
     let cleaned: String = name
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '/' | '\\' | '"' | '\'' | ':' | '*' | '?' | '<' | '>' | '|'))
+        .filter(|&c| {
+            !c.is_control()
+                && !is_invisible_format(c)
+                && !matches!(c, '/' | '\\' | '"' | '\'' | ':' | '*' | '?' | '<' | '>' | '|')
+        })
         .collect();
     let trimmed = cleaned.trim().trim_matches('.');
     let without_ext = trimmed.strip_suffix(&format!(".{extension}")).unwrap_or(trimmed);
     without_ext.chars().take(100).collect::<String>().trim().to_string()
+}
+
+/// Zero-width and bidirectional formatting characters: a right-to-left override makes
+/// `x\u{202e}3pm.exe` show as `xexe.mp3`.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 /// The default output name: the source URL's file name without its extension.
@@ -153,6 +164,14 @@ mod tests {
         assert_eq!(sanitize_filename("../../etc/passwd", "mp3"), "etcpasswd");
         assert_eq!(sanitize_filename("a\"b\r\nc.mp3", "mp3"), "abc");
         assert_eq!(sanitize_filename("Größe", "mp3"), "Größe");
+        assert_eq!(sanitize_filename("song\u{202e}3pm.exe", "mp3"), "song3pm.exe");
+        assert_eq!(sanitize_filename("a\u{200b}b\u{feff}c\u{2066}d", "mp3"), "abcd");
+        assert_eq!(name_from_url("https://x.com/a%E2%80%AEb.mp4", "mp3").as_deref(), Some("ab"));
+        assert_eq!(
+            name_from_url("https://x.com/%2e%2e%2f%2e%2e%2fetc%2fpasswd.mp4", "mp3").as_deref(),
+            Some("etcpasswd")
+        );
+        assert_eq!(name_from_url("https://x.com/a%0d%0aSet-Cookie:%20x.mp4", "mp3").as_deref(), Some("aSet-Cookie x"));
         assert_eq!(name_from_url("https://x.com/v/My%20Video.mp4?a=1", "mp3").as_deref(), Some("My Video"));
         assert_eq!(name_from_url("https://x.com/", "mp3"), None);
     }

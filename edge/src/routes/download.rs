@@ -4,14 +4,13 @@ use converso_core::{ErrorCode, OutputFormat};
 use worker::{Env, Headers, Request, Response};
 
 use super::status::owned_job;
-use crate::auth::{self, Endpoint};
+use crate::auth::Caller;
 use crate::config::MEDIA;
 use crate::envelope::ApiError;
 use crate::jobs::{now_ms, Status};
 use crate::process::output_key;
 
-pub async fn handle(req: &mut Request, env: &Env, job_id: &str) -> Result<Response, ApiError> {
-    let caller = auth::require_key(req, env, Endpoint::Download).await?;
+pub async fn handle(req: &Request, env: &Env, caller: &Caller, job_id: &str) -> Result<Response, ApiError> {
     let job = owned_job(env, job_id, &caller.key_hash).await?;
     match job.status {
         Status::Queued | Status::Processing => {
@@ -61,10 +60,12 @@ pub async fn handle(req: &mut Request, env: &Env, job_id: &str) -> Result<Respon
 }
 
 /// `attachment; filename="…"`, with an RFC 5987 `filename*` when the name is not plain ASCII.
+/// `%` counts as not plain: some browsers percent-decode `filename=`, so `%2e%2e%2f` could turn
+/// into `../` there; the exact name then travels only in `filename*`.
 pub fn content_disposition(filename: &str) -> String {
     let ascii: String = filename
         .chars()
-        .map(|c| if c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\' { c } else { '_' })
+        .map(|c| if c.is_ascii() && !c.is_ascii_control() && !matches!(c, '"' | '\\' | '%') { c } else { '_' })
         .collect();
     if ascii == filename {
         return format!("attachment; filename=\"{ascii}\"");
@@ -83,6 +84,14 @@ mod tests {
         assert_eq!(
             content_disposition("Größe.mp3"),
             "attachment; filename=\"Gr__e.mp3\"; filename*=UTF-8''Gr%C3%B6%C3%9Fe%2Emp3"
+        );
+        assert_eq!(
+            content_disposition("%2e%2e%2f.mp3"),
+            "attachment; filename=\"_2e_2e_2f.mp3\"; filename*=UTF-8''%252e%252e%252f%2Emp3"
+        );
+        assert_eq!(
+            content_disposition("a\"b\r\n.mp3"),
+            "attachment; filename=\"a_b__.mp3\"; filename*=UTF-8''a%22b%0D%0A%2Emp3"
         );
     }
 }
