@@ -26,6 +26,7 @@ pub enum Plan {
 pub enum Endpoint {
     Extract,
     Batch,
+    BatchStatus,
     Status,
     Download,
     Redeliver,
@@ -84,6 +85,12 @@ pub fn sha256_hex(data: &[u8]) -> String {
     Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Whether two key hashes are equal, in time independent of where they differ. Every comparison
+/// of keys or key hashes goes through here.
+pub fn same_hash(a: &str, b: &str) -> bool {
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
 fn unauthorized(message: &str) -> ApiError {
     ApiError::new(ErrorCode::Unauthorized, message).details("send a valid key in the X-API-Key header")
 }
@@ -121,7 +128,7 @@ pub async fn require_key(req: &Request, env: &Env, endpoint: Endpoint) -> Result
     let hash = sha256_hex(key.as_bytes());
     let mut found = None;
     for (h, record) in dev_keys(env) {
-        if bool::from(h.as_bytes().ct_eq(hash.as_bytes())) {
+        if same_hash(&h, &hash) {
             found = Some(record);
         }
     }
@@ -139,4 +146,24 @@ pub async fn require_key(req: &Request, env: &Env, endpoint: Endpoint) -> Result
             .details(format!("the {:?} plan does not include {endpoint:?}", record.plan).to_lowercase()));
     }
     Ok(Caller { key_hash: hash, plan: record.plan, webhook_secret: record.webhook_secret })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_compare_whole() {
+        let h = sha256_hex(b"ck_live_example");
+        assert!(same_hash(&h, &sha256_hex(b"ck_live_example")));
+        let mut first = h.clone().into_bytes();
+        first[0] ^= 1;
+        let mut last = h.clone().into_bytes();
+        last[63] ^= 1;
+        for other in [first, last] {
+            assert!(!same_hash(&h, &String::from_utf8(other).unwrap_or_default()));
+        }
+        assert!(!same_hash(&h, &h[..63]));
+        assert!(!same_hash(&h, ""));
+    }
 }

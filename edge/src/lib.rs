@@ -3,6 +3,7 @@
 
 mod auth;
 mod config;
+mod cors;
 mod download;
 mod envelope;
 mod fetch_guard;
@@ -21,10 +22,11 @@ pub use jobs::JobStore;
 
 #[event(fetch)]
 pub async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    match routes::route(&mut req, &env).await {
-        Ok(resp) => Ok(resp),
-        Err(e) => envelope::error(&e),
-    }
+    let resp = match routes::route(&mut req, &env).await {
+        Ok(resp) => resp,
+        Err(e) => envelope::error(&e)?,
+    };
+    cors::apply(resp)
 }
 
 #[event(queue)]

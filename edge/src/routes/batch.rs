@@ -4,7 +4,7 @@ use converso_core::ErrorCode;
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
-use crate::auth::{self, Endpoint};
+use crate::auth::{self, Caller};
 use crate::config::Config;
 use crate::envelope::{self, ApiError};
 use crate::ids;
@@ -14,8 +14,7 @@ use crate::request;
 /// Most jobs in one batch.
 const MAX_JOBS: usize = 10;
 
-pub async fn handle(req: &mut Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
-    let caller = auth::require_key(req, env, Endpoint::Batch).await?;
+pub async fn handle(req: &mut Request, env: &Env, cfg: &Config, caller: &Caller) -> Result<Response, ApiError> {
     let body = request::json_body(req).await?;
     let Some(list) = body.get("jobs").and_then(Value::as_array) else {
         return Err(ApiError::new(ErrorCode::InvalidRequest, "jobs is required and must be an array"));
@@ -42,7 +41,7 @@ pub async fn handle(req: &mut Request, env: &Env, cfg: &Config) -> Result<Respon
         requests.push(r);
     }
     let batch_id = ids::new_batch_id();
-    let jobs = super::submit(env, cfg, &caller, requests, Some(&batch_id), webhook).await?;
+    let jobs = super::submit(env, cfg, caller, requests, Some(&batch_id), webhook).await?;
     let batch = Batch {
         batch_id: batch_id.clone(),
         key_hash: caller.key_hash.clone(),
@@ -58,15 +57,14 @@ pub async fn handle(req: &mut Request, env: &Env, cfg: &Config) -> Result<Respon
     Ok(envelope::ok(&data, 202)?)
 }
 
-pub async fn status(req: &mut Request, env: &Env, batch_id: &str) -> Result<Response, ApiError> {
-    let caller = auth::require_key(req, env, Endpoint::Status).await?;
+pub async fn status(env: &Env, caller: &Caller, batch_id: &str) -> Result<Response, ApiError> {
     if !ids::is_batch_id(batch_id) {
         return Err(ApiError::new(ErrorCode::InvalidJobId, format!("\"{batch_id}\" is not a batch id"))
             .details("batch ids are batch_ followed by 16 hex digits"));
     }
     let store = Store::new(env);
     let batch = match store.get_batch(batch_id).await? {
-        Some(b) if b.key_hash == caller.key_hash => b,
+        Some(b) if auth::same_hash(&b.key_hash, &caller.key_hash) => b,
         _ => return Err(ApiError::new(ErrorCode::JobNotFound, format!("there is no batch {batch_id}"))),
     };
     let mut jobs = Vec::new();

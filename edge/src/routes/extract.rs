@@ -4,7 +4,7 @@ use converso_core::ErrorCode;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
-use crate::auth::{self, Caller, Endpoint};
+use crate::auth::Caller;
 use crate::config::Config;
 use crate::envelope::{self, ApiError};
 use crate::ids;
@@ -15,11 +15,10 @@ use crate::work;
 /// Rough seconds from submission to completion for a short video.
 const ESTIMATED_SECONDS: u32 = 30;
 
-pub async fn handle(req: &mut Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
-    let caller = auth::require_key(req, env, Endpoint::Extract).await?;
+pub async fn handle(req: &mut Request, env: &Env, cfg: &Config, caller: &Caller) -> Result<Response, ApiError> {
     let body = request::json_body(req).await?;
     let r = request::extract_request(&body, cfg.allow_loopback)?;
-    let jobs = submit(env, cfg, &caller, vec![r], None, None).await?;
+    let jobs = submit(env, cfg, caller, vec![r], None, None).await?;
     let job = &jobs[0];
     let data = json!({
         "jobId": job.job_id,

@@ -2,16 +2,16 @@
 
 use converso_core::ErrorCode;
 use serde_json::json;
-use worker::{Env, Headers, Request, Response};
+use worker::{Env, Headers, Response};
 
 use super::status::owned_job;
-use crate::auth::{self, Endpoint};
+use crate::auth::Caller;
 use crate::config;
 use crate::envelope::{self, ApiError};
 use crate::work;
 
 /// The OpenAPI 3.1 description of the API.
-const OPENAPI: &str = include_str!("../openapi.json");
+pub(super) const OPENAPI: &str = include_str!("../openapi.json");
 
 pub fn health(env: &Env) -> worker::Result<Response> {
     let bindings = json!({
@@ -32,8 +32,7 @@ pub fn openapi() -> worker::Result<Response> {
 }
 
 /// `POST /v1/webhooks/{jobId}/redeliver`: sends the job's final event again.
-pub async fn redeliver(req: &mut Request, env: &Env, job_id: &str) -> Result<Response, ApiError> {
-    let caller = auth::require_key(req, env, Endpoint::Redeliver).await?;
+pub async fn redeliver(env: &Env, caller: &Caller, job_id: &str) -> Result<Response, ApiError> {
     let job = owned_job(env, job_id, &caller.key_hash).await?;
     if !job.is_final() {
         return Err(ApiError::new(

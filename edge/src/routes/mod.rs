@@ -1,4 +1,7 @@
-//! The route table: both `/v1/...` and `/audio-extract/v1/...`, one handler per endpoint.
+//! The route table: every route with its method and the API-key permission it needs, served
+//! under both `/v1/...` and `/audio-extract/v1/...`. CORS preflights, the method check,
+//! maintenance and authentication are decided here once, for every route, before any handler
+//! sees the request.
 
 mod batch;
 mod download;
@@ -9,63 +12,119 @@ mod status;
 use converso_core::ErrorCode;
 use worker::{Env, Method, Request, Response};
 
+use crate::auth::{self, Endpoint};
 use crate::config::{self, Config};
+use crate::cors;
 use crate::envelope::ApiError;
 use crate::ids;
 
 pub(crate) use extract::submit;
 
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    /// Anyone, also in maintenance.
+    Public(Public),
+    /// A valid API key whose plan allows the endpoint.
+    Key(Endpoint),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Public {
+    Health,
+    OpenApi,
+}
+
+/// A route: its path as written in openapi.json (`{name}` matches one path segment), its method
+/// (`GET` routes answer `HEAD` too) and who may call it.
+struct Route {
+    path: &'static str,
+    method: Method,
+    access: Access,
+}
+
+const ROUTES: &[Route] = &[
+    Route { path: "/v1/health", method: Method::Get, access: Access::Public(Public::Health) },
+    Route { path: "/v1/openapi.json", method: Method::Get, access: Access::Public(Public::OpenApi) },
+    Route { path: "/v1/extract", method: Method::Post, access: Access::Key(Endpoint::Extract) },
+    Route { path: "/v1/batch", method: Method::Post, access: Access::Key(Endpoint::Batch) },
+    Route { path: "/v1/batch/{batchId}", method: Method::Get, access: Access::Key(Endpoint::BatchStatus) },
+    Route { path: "/v1/status/{jobId}", method: Method::Get, access: Access::Key(Endpoint::Status) },
+    Route { path: "/v1/download/{jobId}", method: Method::Get, access: Access::Key(Endpoint::Download) },
+    Route { path: "/v1/webhooks/{jobId}/redeliver", method: Method::Post, access: Access::Key(Endpoint::Redeliver) },
+];
+
+impl Route {
+    /// The `Allow` header: the route's method, `HEAD` with `GET`, and `OPTIONS` (preflights).
+    fn allow(&self) -> &'static str {
+        match self.method {
+            Method::Get => "GET, HEAD, OPTIONS",
+            _ => "POST, OPTIONS",
+        }
+    }
+
+    fn accepts(&self, method: &Method) -> bool {
+        *method == self.method || (self.method == Method::Get && *method == Method::Head)
+    }
+}
+
+/// The route whose pattern matches `path` (either prefix, trailing `/` ignored), with the value
+/// of its one parameter (empty when it has none).
+fn find(path: &str) -> Option<(&'static Route, &str)> {
+    let path = path.strip_prefix("/audio-extract").unwrap_or(path);
+    let path = path.trim_end_matches('/');
+    ROUTES.iter().find_map(|r| {
+        let (pattern, given): (Vec<&str>, Vec<&str>) = (r.path.split('/').collect(), path.split('/').collect());
+        if pattern.len() != given.len() {
+            return None;
+        }
+        let mut param = "";
+        for (p, g) in pattern.iter().zip(given) {
+            if p.starts_with('{') && !g.is_empty() {
+                param = g;
+            } else if *p != g {
+                return None;
+            }
+        }
+        Some((r, param))
+    })
+}
+
 /// Dispatches a request to its handler.
 pub async fn route(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let path = req.path();
-    let rest = path.strip_prefix("/audio-extract").unwrap_or(&path);
-    let Some(rest) = rest.strip_prefix("/v1/") else {
+    let Some((route, param)) = find(&path) else {
         return Err(not_found(&path));
     };
-    let segments: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
     let method = req.method();
-    let cfg = Config::from_env(env);
-    // Public routes first: they work in maintenance too.
-    match segments.as_slice() {
-        ["health"] => {
-            only(&method, Method::Get, "GET")?;
-            return Ok(meta::health(env)?);
-        }
-        ["openapi.json"] => {
-            only(&method, Method::Get, "GET")?;
-            return Ok(meta::openapi()?);
-        }
-        _ => {}
+    if method == Method::Options {
+        return Ok(cors::preflight(route.allow())?);
     }
-    let (allowed, allow) = match segments.as_slice() {
-        ["extract"] | ["batch"] | ["webhooks", _, "redeliver"] => (Method::Post, "POST"),
-        ["status", _] | ["download", _] | ["batch", _] => (Method::Get, "GET"),
-        _ => return Err(not_found(&path)),
+    if !route.accepts(&method) {
+        let mut e = ApiError::new(ErrorCode::MethodNotAllowed, format!("this route accepts {} only", route.method));
+        e.allow = Some(route.allow());
+        return Err(e);
+    }
+    let endpoint = match route.access {
+        Access::Public(Public::Health) => return Ok(meta::health(env)?),
+        Access::Public(Public::OpenApi) => return Ok(meta::openapi()?),
+        Access::Key(endpoint) => endpoint,
     };
-    only(&method, allowed, allow)?;
+    let cfg = Config::from_env(env);
     if cfg.maintenance {
         return Err(ApiError::new(ErrorCode::ServiceUnavailable, "the service is under maintenance")
             .details("retry after the time in Retry-After"));
     }
     check_bindings(env)?;
-    match segments.as_slice() {
-        ["extract"] => extract::handle(req, env, &cfg).await,
-        ["batch"] => batch::handle(req, env, &cfg).await,
-        ["batch", id] => batch::status(req, env, id).await,
-        ["status", id] => status::handle(req, env, job_id(id)?).await,
-        ["download", id] => download::handle(req, env, job_id(id)?).await,
-        ["webhooks", id, "redeliver"] => meta::redeliver(req, env, job_id(id)?).await,
-        _ => Err(not_found(&path)),
+    let caller = auth::require_key(req, env, endpoint).await?;
+    match endpoint {
+        Endpoint::Extract => extract::handle(req, env, &cfg, &caller).await,
+        Endpoint::Batch => batch::handle(req, env, &cfg, &caller).await,
+        Endpoint::BatchStatus => batch::status(env, &caller, param).await,
+        Endpoint::Status => status::handle(env, &caller, job_id(param)?).await,
+        Endpoint::Download => download::handle(req, env, &caller, job_id(param)?).await,
+        Endpoint::Redeliver => meta::redeliver(env, &caller, job_id(param)?).await,
     }
-}
-
-fn only(method: &Method, allowed: Method, allow: &'static str) -> Result<(), ApiError> {
-    if *method == allowed || (allowed == Method::Get && *method == Method::Head) {
-        return Ok(());
-    }
-    let mut e = ApiError::new(ErrorCode::MethodNotAllowed, format!("this route accepts {allow} only"));
-    e.allow = Some(allow);
-    Err(e)
 }
 
 fn not_found(path: &str) -> ApiError {
@@ -101,4 +160,54 @@ fn check_bindings(env: &Env) -> Result<(), ApiError> {
     worker::console_error!("missing bindings: {missing:?}");
     Err(ApiError::new(ErrorCode::ServiceUnavailable, "the service is not fully configured")
         .details(format!("missing bindings: {}", missing.join(", "))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// The router and openapi.json list the same routes, and a route is public in one exactly
+    /// when it is in the other: a route added to either without the other fails here (and the
+    /// end-to-end auth table, built from openapi.json, then covers it). Every path documents its
+    /// CORS preflight, public.
+    #[test]
+    fn routes_are_those_of_the_openapi_document() {
+        let doc: Value = serde_json::from_str(meta::OPENAPI).unwrap_or_default();
+        let global_security = doc["security"].as_array().is_some_and(|s| !s.is_empty());
+        let keyed =
+            |op: &Value| op.get("security").and_then(Value::as_array).map_or(global_security, |s| !s.is_empty());
+        let mut documented: Vec<(String, String, bool)> = Vec::new();
+        for (path, ops) in doc["paths"].as_object().into_iter().flatten() {
+            assert!(ops.get("options").is_some_and(|op| !keyed(op)), "{path}: a public OPTIONS (preflight)");
+            for (method, op) in ops.as_object().into_iter().flatten() {
+                if ["get", "post", "put", "patch", "delete", "head"].contains(&method.as_str()) {
+                    documented.push((path.clone(), method.to_uppercase(), keyed(op)));
+                }
+            }
+        }
+        let mut routed: Vec<(String, String, bool)> = ROUTES
+            .iter()
+            .map(|r| (r.path.to_string(), r.method.to_string(), matches!(r.access, Access::Key(_))))
+            .collect();
+        documented.sort();
+        routed.sort();
+        assert!(!routed.is_empty());
+        assert_eq!(routed, documented);
+    }
+
+    #[test]
+    fn paths_find_their_route() {
+        fn found(p: &str) -> Option<(&'static str, &str)> {
+            find(p).map(|(r, param)| (r.path, param))
+        }
+        assert_eq!(found("/v1/extract"), Some(("/v1/extract", "")));
+        assert_eq!(found("/audio-extract/v1/extract/"), Some(("/v1/extract", "")));
+        assert_eq!(found("/v1/status/job_x"), Some(("/v1/status/{jobId}", "job_x")));
+        assert_eq!(found("/v1/webhooks/j/redeliver"), Some(("/v1/webhooks/{jobId}/redeliver", "j")));
+        assert_eq!(found("/v1/batch/b"), Some(("/v1/batch/{batchId}", "b")));
+        for none in ["/v1/status", "/v1/status/", "/v1/status/a/b", "/v1/nope", "/v2/extract", "/extract", "/v1//"] {
+            assert_eq!(found(none), None, "{none}");
+        }
+    }
 }
