@@ -221,7 +221,7 @@ impl DurableObject for JobStore {
             (Method::Post, "/admit") => {
                 let ask: AdmitRequest = req.json().await?;
                 let mut active: BTreeMap<String, String> = storage.get("active").await?.unwrap_or_default();
-                let per_key = active.values().filter(|k| **k == ask.key_hash).count() as u32;
+                let per_key = active.values().filter(|k| crate::auth::same_hash(k, &ask.key_hash)).count() as u32;
                 let scope = if active.len() as u32 + ask.count > ask.global_capacity {
                     Some("global")
                 } else if per_key + ask.count > ask.key_capacity {
