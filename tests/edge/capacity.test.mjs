@@ -34,6 +34,7 @@ describe('QUEUE_FULL (QUEUE_CAPACITY=3, KEY_CAPACITY=2)', () => {
     const r = await client.post(path, body);
     assertError(r, 503, 'QUEUE_FULL', what);
     assertRetryAfter(r);
+    assert.equal(r.headers.get('access-control-allow-origin'), '*', 'CORS on a 503');
   };
   const finish = async (key, ids) => {
     const finals = await Promise.all(ids.map((id) => waitForJob(svc.base, key, id, 90_000)));
@@ -104,6 +105,11 @@ describe('SERVICE_UNAVAILABLE (MAINTENANCE=true)', () => {
       assertRetryAfter(r);
     });
   }
+  test('CORS preflights still answer', async () => {
+    const r = await api(svc.base, null).request('OPTIONS', '/v1/extract', { headers: { origin: 'https://app.example.net', 'access-control-request-method': 'POST' } });
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.get('access-control-allow-origin'), '*');
+  });
   test('health still answers, with status "maintenance"', async () => {
     const r = await api(svc.base, null).get('/v1/health');
     assert.equal(r.status, 200, r.text);

@@ -91,6 +91,7 @@ function closeServer(server) {
  *   /f/NAME                    the file, with Content-Length and single-range support
  *   /chunked/NAME              the file, chunked (no Content-Length)
  *   /?f=NAME                   the file, from a URL whose path has no file name
+ *   /named/NAME/ANY            the file, from a URL whose last segment is ANY (names derived from URLs)
  *   /slow/MS/NAME              the file after MS milliseconds
  *   /hold/TAG/NAME             the file once release(TAG) is called
  *   /drop/NAME                 full Content-Length, half the bytes, then the connection is cut
@@ -174,6 +175,7 @@ export async function startFixtureServer({ extraDir } = {}) {
         case 'f': return serveFile(req, res, parts[1]);
         case 'chunked': return serveFile(req, res, parts[1], { chunked: true });
         case undefined: return serveFile(req, res, url.searchParams.get('f'));
+        case 'named': return serveFile(req, res, parts[1]);
         case 'drop': return serveFile(req, res, parts[1], { drop: true });
         case 'slow':
           await sleep(Number(parts[1]));
@@ -599,7 +601,9 @@ export async function startService({ name = 'edge', vars = {}, testScheduled = f
   ];
   if (testScheduled) args.push('--test-scheduled');
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
-  writeSync(logFd, `$ (cd ${EDGE_DIR} && npx ${args.join(' ')})\n`);
+  // Values of keys and secrets stay out of the log, which can then be searched for leaked keys.
+  const shown = args.map((a) => a.replace(/^([A-Z0-9_]*(?:_KEY|SECRET[A-Z0-9_]*)):.*/, '$1:<hidden>'));
+  writeSync(logFd, `$ (cd ${EDGE_DIR} && npx ${shown.join(' ')})\n`);
   const env = serviceEnv();
   if (!inspector) env.VSCODE_INSPECTOR_OPTIONS = '{}';
   const child = spawn('npx', args, { cwd: EDGE_DIR, env, stdio: ['ignore', logFd, logFd], detached: true });

@@ -37,6 +37,12 @@ function checkDelivery(d) {
   assert.equal(verifyWebhook(`${keys.webhookSecret}-wrong`, d.headers, d.rawBody).ok, false, 'a wrong secret does not verify');
   const tampered = Buffer.from(d.rawBody.toString('utf8').replace(/"jobId":"job_/, '"jobId":"job_0'));
   assert.equal(verifyWebhook(keys.webhookSecret, d.headers, tampered).ok, false, 'a changed body does not verify');
+  // Replays: the same delivery 5 minutes and 1 second later is stale; a fresh timestamp put on it
+  // does not match the signature, which covers the timestamp.
+  const sentAt = Number(d.headers['x-converso-timestamp']) * 1000;
+  assert.match(verifyWebhook(keys.webhookSecret, d.headers, d.rawBody, { now: sentAt + 301_000 }).reason ?? 'ok', /too far/, 'a stale timestamp does not verify');
+  const later = { ...d.headers, 'x-converso-timestamp': String(Math.floor(sentAt / 1000) + 301) };
+  assert.equal(verifyWebhook(keys.webhookSecret, later, d.rawBody, { now: sentAt + 301_000 }).reason, 'signature mismatch', 'a replaced timestamp does not verify');
   assert.ok(d.body && typeof d.body === 'object', 'JSON body');
   return d.body;
 }
