@@ -49,12 +49,27 @@ export async function runLoad({ base, keys, bodies, jobs, concurrency, capacity,
   const violations = [];
   const otherAnswers = new Map(); // "status code" → count
   // For the QUEUE_FULL check: what of this run could hold a place on the Worker, per key.
-  const inFlight = keys.map(() => ({ accepted: 0, submitting: 0, finals: [] }));
-  // Accepted and not yet seen final, being submitted, or seen final lately (places still held).
+  // `lost`: submissions whose answer a transport error took, which may have created a job.
+  const inFlight = keys.map(() => ({ accepted: 0, submitting: 0, lost: 0, finals: [] }));
+  // Accepted and not yet seen final, being submitted, lost, or seen final lately (places still held).
   const holding = (k, since) => {
     const f = inFlight[k];
-    return f.accepted + f.submitting + f.finals.filter((t) => t >= since - RELEASE_GRACE_MS).length;
+    return f.accepted + f.submitting + f.lost + f.finals.filter((t) => t >= since - RELEASE_GRACE_MS).length;
   };
+  let transportErrors = 0;
+  /** fn() again after a second when the connection fails (counted), at most 5 times. */
+  async function retried(fn, onError = () => {}) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!e.cause || attempt >= 5) throw e; // not a transport error (no cause), or too many
+        transportErrors++;
+        onError();
+        await sleep(1000);
+      }
+    }
+  }
   let next = 0;
   let refusedThenAccepted = 0;
   const t0 = Date.now();
@@ -67,7 +82,7 @@ export async function runLoad({ base, keys, bodies, jobs, concurrency, capacity,
       inFlight[k].submitting++;
       let r;
       try {
-        r = await clients[k].post('/v1/extract', bodies(i));
+        r = await retried(() => clients[k].post('/v1/extract', bodies(i)), () => inFlight[k].lost++);
       } finally {
         inFlight[k].submitting--;
       }
@@ -108,7 +123,7 @@ export async function runLoad({ base, keys, bodies, jobs, concurrency, capacity,
   async function waitFinal(jobId, k) {
     const deadline = Date.now() + jobTimeoutMs;
     while (Date.now() < deadline) {
-      const r = await clients[k].get(`/v1/status/${jobId}`);
+      const r = await retried(() => clients[k].get(`/v1/status/${jobId}`));
       if (r.status !== 200 || !r.json?.success) throw new Error(`status of ${jobId}: HTTP ${r.status} ${r.text}`);
       const d = r.json.data;
       if (d.status === 'completed' || d.status === 'failed') return d;
@@ -141,7 +156,7 @@ export async function runLoad({ base, keys, bodies, jobs, concurrency, capacity,
   for (const f of finals.values()) if (f.status === 'failed') failures[f.code] = (failures[f.code] ?? 0) + 1;
   submitMs.sort((a, b) => a - b);
   return {
-    jobs, concurrency, wallS, finals, failures, violations, refusedThenAccepted,
+    jobs, concurrency, wallS, finals, failures, violations, refusedThenAccepted, transportErrors,
     queueFull: queueFull.length,
     completed: [...finals.values()].filter((f) => f.status === 'completed').length,
     submitP50: quantile(submitMs, 0.5),
@@ -161,6 +176,7 @@ export function table(r) {
     ['503 QUEUE_FULL seen', `${r.queueFull} (jobs refused then accepted on retry: ${r.refusedThenAccepted})`],
     ['time to all final', `${r.wallS.toFixed(1)} s`],
     ['completion throughput', `${(r.finals.size / r.wallS).toFixed(1)} jobs/s`],
+    ['transport errors (requests sent again)', r.transportErrors],
     ['completed', r.completed],
     ['failed, by code', failures],
     ['invariants', r.violations.length ? r.violations.join('; ') : 'all held'],
@@ -182,7 +198,10 @@ export const expectedFailures = (n) => Math.floor(n / FAIL_EVERY);
 
 /**
  * Worker settings of a load run: the two capacities, loopback sources (the fixture server),
- * and the harness's fresh keys.
+ * and the harness's fresh keys. Load runs start wrangler without its DevTools proxy
+ * (`inspector: false`): that proxy keeps a connection per 4 KB each job reads, and after a few
+ * hundred jobs wrangler restarts the runtime under them (a 503 "Your worker restarted
+ * mid-request" to a submission, or a reset connection).
  */
 export function loadVars(keys, { queueCapacity, keyCapacity }) {
   return { ...defaultVars(keys), QUEUE_CAPACITY: String(queueCapacity), KEY_CAPACITY: String(keyCapacity) };
@@ -221,7 +240,7 @@ async function main() {
     const fx = await startFixtureServer();
     const vars = loadVars(keys, { queueCapacity: capacity.queue, keyCapacity: capacity.key });
     console.error(`load: starting wrangler dev (QUEUE_CAPACITY=${capacity.queue}, KEY_CAPACITY=${capacity.key})`);
-    const svc = await startService({ name: 'load', vars });
+    const svc = await startService({ name: 'load', vars, inspector: false });
     try {
       console.error(`load: ${jobs} jobs at concurrency ${concurrency} (keys: pro and free, in turn)`);
       result = await runLoad({

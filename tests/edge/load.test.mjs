@@ -16,7 +16,10 @@ let fx;
 
 before(async () => {
   fx = await startFixtureServer();
-  svc = await startService({ name: 'load', vars: loadVars(keys, { queueCapacity: capacity.queue, keyCapacity: capacity.key }) });
+  // Without wrangler's DevTools proxy, as scripts/load (see loadVars).
+  svc = await startService({
+    name: 'load', inspector: false, vars: loadVars(keys, { queueCapacity: capacity.queue, keyCapacity: capacity.key }),
+  });
 });
 after(async () => {
   await svc?.stop();
