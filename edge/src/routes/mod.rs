@@ -194,6 +194,9 @@ mod tests {
         routed.sort();
         assert!(!routed.is_empty());
         assert_eq!(routed, documented);
+        for r in ROUTES {
+            assert!(r.allow().starts_with(r.method.as_ref()), "{}: Allow {}", r.path, r.allow());
+        }
     }
 
     #[test]
