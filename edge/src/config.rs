@@ -2,6 +2,8 @@
 
 use worker::Env;
 
+use crate::lease::Timing;
+
 /// KV namespace of API keys (by SHA-256 hash).
 pub const KEYS: &str = "KEYS";
 /// R2 bucket: `inputs/<jobId>` while processing, `outputs/<jobId>` until expiry.
@@ -20,6 +22,9 @@ pub struct Config {
     pub key_capacity: u32,
     pub maintenance: bool,
     pub webhook_retry_base_seconds: u32,
+    /// How long a job may go without a sign of life (its run starting, or its heartbeat) before
+    /// its work is sent again (see `lease`).
+    pub job_lease_seconds: u64,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -42,6 +47,11 @@ impl Config {
             key_capacity: num("KEY_CAPACITY", 20) as u32,
             maintenance: flag("MAINTENANCE"),
             webhook_retry_base_seconds: num("WEBHOOK_RETRY_BASE_SECONDS", 10) as u32,
+            job_lease_seconds: num("JOB_LEASE_SECONDS", 60).max(1),
         }
+    }
+
+    pub fn lease_timing(&self) -> Timing {
+        Timing { lease_ms: self.job_lease_seconds * 1000, webhook_retry_base_seconds: self.webhook_retry_base_seconds }
     }
 }

@@ -1,15 +1,19 @@
-//! Jobs and their store: one Durable Object per job (named by the job id) holding its record,
-//! and one coordinator object that counts queued + processing jobs for backpressure and keeps
-//! batches.
+//! Jobs and their store: one Durable Object per job (named by the job id) holding its record
+//! and its lease (see `lease`), one coordinator object that counts queued + processing jobs for
+//! backpressure, and one object per batch.
 
 use std::collections::BTreeMap;
 
 use converso_core::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
+use worker::{
+    durable_object, js_sys, DurableObject, Env, Method, Request, RequestInit, Response, ScheduledTime, State,
+};
 
-use crate::config::JOBS;
+use crate::config::{Config, JOBS};
+use crate::lease::{self, Claim, FollowUp, Lease};
+use crate::{process, work};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -106,7 +110,7 @@ pub struct Job {
     pub completed_at: Option<String>,
     /// Milliseconds since the epoch after which the output is gone.
     pub expires_at_ms: Option<u64>,
-    /// Processing attempts so far (the queue redelivers after a crash).
+    /// Runs started so far (counted when a run claims the job; see `lease`).
     pub attempts: u32,
     /// Largest source the key's plan allows.
     pub max_source_bytes: u64,
@@ -194,15 +198,66 @@ pub struct Admission {
     pub scope: Option<String>,
 }
 
-/// The Durable Object behind every job and the coordinator.
+/// The Durable Object behind every job, the coordinator and batches.
 #[durable_object]
 pub struct JobStore {
     state: State,
+    env: Env,
+}
+
+impl JobStore {
+    /// Moves the job's deadline after a write (or after its work was sent again `resends` times).
+    async fn watch(&self, job: &Job, resends: u32) -> worker::Result<()> {
+        let timing = Config::from_env(&self.env).lease_timing();
+        let lease = lease::after_write(job, now_ms(), timing, resends);
+        self.set_lease(lease).await
+    }
+
+    async fn set_lease(&self, lease: Lease) -> worker::Result<()> {
+        let storage = self.state.storage();
+        storage.put("lease", lease).await?;
+        let at = js_sys::Date::new(&(lease.until_ms as f64).into());
+        storage.set_alarm(ScheduledTime::new(at)).await
+    }
+
+    /// The stored job, if a run of `attempt` may still write it.
+    async fn writable(&self, attempt: u32) -> worker::Result<Option<Job>> {
+        let stored = self.state.storage().get::<Job>("job").await?;
+        Ok(stored.filter(|s| lease::may_save(s, attempt)))
+    }
 }
 
 impl DurableObject for JobStore {
-    fn new(state: State, _env: Env) -> Self {
-        Self { state }
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env }
+    }
+
+    /// A job's deadline passed: its work is sent again, or its after-effects redone.
+    async fn alarm(&self) -> worker::Result<Response> {
+        let storage = self.state.storage();
+        let (Some(job), Some(lease)) = (storage.get::<Job>("job").await?, storage.get::<Lease>("lease").await?) else {
+            return Response::empty();
+        };
+        let id = &job.job_id;
+        match lease::follow_up(&job, lease, now_ms()) {
+            FollowUp::Wait(until_ms) => self.set_lease(Lease { until_ms, ..lease }).await?,
+            FollowUp::RunAgain => {
+                worker::console_log!("job {id}: no sign of life from attempt {}; its work is sent again", job.attempts);
+                work::enqueue_job(&self.env, &job).await?;
+                self.watch(&job, lease.resends + 1).await?;
+            }
+            FollowUp::Deliver(attempt) => {
+                worker::console_log!("job {id}: webhook attempt {attempt} was not made in time; it is sent again");
+                process::settle(&self.env, &job).await?;
+                work::enqueue_webhook(&self.env, id, attempt, 0).await?;
+                self.watch(&job, lease.resends + 1).await?;
+            }
+            FollowUp::Settle => {
+                process::settle(&self.env, &job).await?;
+                storage.delete("lease").await?;
+            }
+        }
+        Response::empty()
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -216,7 +271,39 @@ impl DurableObject for JobStore {
             (Method::Put, "/job") => {
                 let job: Job = req.json().await?;
                 storage.put("job", &job).await?;
+                self.watch(&job, 0).await?;
                 Response::empty()
+            }
+            // A message asks to run the job: the job, if this run may go ahead.
+            (Method::Post, "/claim") => {
+                let Some(mut job) = storage.get::<Job>("job").await? else { return Response::from_json(&None::<Job>) };
+                let timing = Config::from_env(&self.env).lease_timing();
+                let (claim, lease) = lease::claim(&mut job, storage.get("lease").await?, now_ms(), timing);
+                if claim != Claim::Run {
+                    return Response::from_json(&None::<Job>);
+                }
+                storage.put("job", &job).await?;
+                if let Some(lease) = lease {
+                    self.set_lease(lease).await?;
+                }
+                Response::from_json(&Some(job))
+            }
+            // A run's write, refused (false) once a newer attempt took over or a result stands.
+            (Method::Post, "/save") => {
+                let job: Job = req.json().await?;
+                if self.writable(job.attempts).await?.is_none() {
+                    return Response::from_json(&false);
+                }
+                storage.put("job", &job).await?;
+                self.watch(&job, 0).await?;
+                Response::from_json(&true)
+            }
+            // A run's heartbeat: false once it no longer holds the job.
+            (Method::Post, "/heartbeat") => {
+                let attempt: u32 = req.json().await?;
+                let Some(job) = self.writable(attempt).await? else { return Response::from_json(&false) };
+                self.watch(&job, 0).await?;
+                Response::from_json(&true)
             }
             (Method::Post, "/admit") => {
                 let ask: AdmitRequest = req.json().await?;
@@ -322,8 +409,26 @@ impl<'a> Store<'a> {
         resp.json().await.map(Some)
     }
 
+    /// Stores the job as it is (a new job, or a finished job's webhook state).
     pub async fn put(&self, job: &Job) -> worker::Result<()> {
         self.call(&job.job_id, Method::Put, "/job", Some(Self::json(job)?)).await.map(|_| ())
+    }
+
+    /// Takes the job for a run (see `lease::claim`): `None` when it is finished, running
+    /// elsewhere, or unknown.
+    pub async fn claim(&self, job_id: &str) -> worker::Result<Option<Job>> {
+        self.call(job_id, Method::Post, "/claim", None).await?.json().await
+    }
+
+    /// Stores a run's view of the job, unless a newer attempt took over or a result stands
+    /// (`false`).
+    pub async fn save(&self, job: &Job) -> worker::Result<bool> {
+        self.call(&job.job_id, Method::Post, "/save", Some(Self::json(job)?)).await?.json().await
+    }
+
+    /// Renews the lease of the run of `attempt`: `false` once it no longer holds the job.
+    pub async fn heartbeat(&self, job_id: &str, attempt: u32) -> worker::Result<bool> {
+        self.call(job_id, Method::Post, "/heartbeat", Some(Self::json(&attempt)?)).await?.json().await
     }
 
     /// Reserves capacity for `job_ids` (all or none).

@@ -9,6 +9,7 @@ mod envelope;
 mod fetch_guard;
 mod ids;
 mod jobs;
+mod lease;
 mod process;
 mod r2_source;
 mod request;

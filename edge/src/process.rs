@@ -1,8 +1,14 @@
 //! Running a job: fetch the source into R2, probe it, extract through ranged reads into an R2
-//! multipart upload, record the result. Progress and the current step are saved as it goes.
+//! multipart upload, record the result. Progress and the current step are saved as it goes, and a
+//! heartbeat keeps the run's lease (see `lease`).
+
+use std::future::Future;
+use std::pin::pin;
+use std::time::Duration;
 
 use converso_core::{ChunkSink, Error, ErrorCode, ExtractOptions, Extraction, Step as EngineStep};
-use worker::{Bucket, Env, UploadedPart};
+use futures_util::future::{select, Either};
+use worker::{Bucket, Delay, Env, UploadedPart};
 
 use crate::config::{Config, MEDIA};
 use crate::download::download;
@@ -52,29 +58,32 @@ fn wasm_memory_mib() -> usize {
 /// Runs the job behind a queue message. `Err` only for infrastructure failures (retried).
 pub async fn run(env: &Env, job_id: &str) -> worker::Result<()> {
     let store = Store::new(env);
-    let Some(mut job) = store.get(job_id).await? else { return Ok(()) };
-    // A redelivered message for a finished job: the result stands (no job runs twice).
-    if job.is_final() {
-        return Ok(());
-    }
-    job.attempts += 1;
-    let result = if job.attempts > MAX_ATTEMPTS {
+    // Finished, running under another attempt's live lease, or unknown: a duplicate message.
+    let Some(mut job) = store.claim(job_id).await? else { return Ok(()) };
+    let attempt = job.attempts;
+    let result = if attempt > MAX_ATTEMPTS {
         Err(fail(
             ErrorCode::ExtractionFailed,
             "the job was interrupted too many times",
-            format!("{} attempts", job.attempts - 1),
+            format!("{} attempts", attempt - 1),
         ))
     } else {
-        job.status = Status::Processing;
         job.started_at.get_or_insert_with(now_iso);
         job.current_step = Some(Step::DownloadingVideo);
         job.progress = 0;
-        store.put(&job).await?;
+        // A run after an interrupted one starts again from the source.
+        job.input_file = None;
+        job.plan = None;
+        if !store.save(&job).await? {
+            return Ok(());
+        }
         let mut p = Progress { store: &store, last_save: now_ms(), started: now_ms() };
-        pipeline(env, &mut job, &mut p).await
+        let lease = Duration::from_secs(Config::from_env(env).job_lease_seconds);
+        match with_heartbeat(&store, job_id, attempt, lease, pipeline(env, &mut job, &mut p)).await {
+            Some(result) => result,
+            None => return Ok(()),
+        }
     };
-    let bucket = env.bucket(MEDIA)?;
-    let _ = bucket.delete(input_key(job_id)).await;
     match result {
         Ok(()) => {
             let cfg = Config::from_env(env);
@@ -83,13 +92,10 @@ pub async fn run(env: &Env, job_id: &str) -> worker::Result<()> {
             job.current_step = Some(Step::Finalizing);
             job.estimated_time_remaining = Some(0);
             job.completed_at = Some(now_iso());
-            let expires = now_ms() + cfg.output_ttl_seconds * 1000;
-            job.expires_at_ms = Some(expires);
-            store.schedule_expiry(job_id, expires).await?;
+            job.expires_at_ms = Some(now_ms() + cfg.output_ttl_seconds * 1000);
         }
         Err(e) => {
             worker::console_log!("job {job_id} failed: {e}");
-            let _ = bucket.delete(output_key(job_id)).await;
             job.status = Status::Failed;
             job.estimated_time_remaining = None;
             job.completed_at = Some(now_iso());
@@ -97,12 +103,58 @@ pub async fn run(env: &Env, job_id: &str) -> worker::Result<()> {
         }
     }
     worker::console_log!("job {job_id} {}: Wasm memory {} MiB", job.status.as_str(), wasm_memory_mib());
-    store.put(&job).await?;
-    store.release(&[job.job_id.clone()]).await?;
+    // Only the latest attempt records a result, and only it may touch the stored objects: a run
+    // that was given up on must not delete its successor's output.
+    if !store.save(&job).await? {
+        worker::console_log!("job {job_id}: attempt {attempt} was taken over; its result is dropped");
+        return Ok(());
+    }
+    let bucket = env.bucket(MEDIA)?;
+    let _ = bucket.delete(input_key(job_id)).await;
+    if job.status == Status::Failed {
+        let _ = bucket.delete(output_key(job_id)).await;
+    }
+    settle(env, &job).await?;
     if job.options.webhook.is_some() {
         work::enqueue_webhook(env, job_id, 1, 0).await?;
     }
     Ok(())
+}
+
+/// A finished job's after-effects, safe to repeat (the job's alarm redoes them): its place for
+/// backpressure is given back and a completed job's output expiry is scheduled.
+pub async fn settle(env: &Env, job: &Job) -> worker::Result<()> {
+    let store = Store::new(env);
+    if let (Status::Completed, Some(at)) = (job.status, job.expires_at_ms) {
+        store.schedule_expiry(&job.job_id, at).await?;
+    }
+    store.release(std::slice::from_ref(&job.job_id)).await
+}
+
+/// Runs `work` while renewing the run's lease three times per lease, so waits without progress
+/// (a slow source's first byte) keep it too. `None` once a newer attempt holds the job: this
+/// run stops where it is. A heartbeat that fails is tried again at the next beat; should the
+/// lease lapse meanwhile, the run's next save is refused.
+async fn with_heartbeat<T>(
+    store: &Store<'_>,
+    job_id: &str,
+    attempt: u32,
+    lease: Duration,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    let beat = async {
+        loop {
+            Delay::from(lease / 3).await;
+            if let Ok(false) = store.heartbeat(job_id, attempt).await {
+                worker::console_log!("job {job_id}: attempt {attempt} was taken over; it stops");
+                return;
+            }
+        }
+    };
+    match select(pin!(work), pin!(beat)).await {
+        Either::Left((result, _)) => Some(result),
+        Either::Right(_) => None,
+    }
 }
 
 /// Saves progress to the job store, throttled.
@@ -125,7 +177,9 @@ impl Progress<'_> {
         }
         if force || changed_step || now - self.last_save >= SAVE_EVERY_MS {
             self.last_save = now;
-            self.store.put(job).await.map_err(infra)?;
+            if !self.store.save(job).await.map_err(infra)? {
+                return Err(fail(ErrorCode::ExtractionFailed, "the job was taken over by a newer attempt", ""));
+            }
         }
         Ok(())
     }

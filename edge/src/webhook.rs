@@ -12,12 +12,12 @@ use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, Reque
 use crate::config::Config;
 use crate::fetch_guard;
 use crate::jobs::{now_iso, now_ms, Job, Status, Store, WebhookState};
-use crate::work;
+use crate::{lease, work};
 
 /// Attempts before a delivery is given up.
 pub const MAX_ATTEMPTS: u32 = 5;
 /// Time a receiver has to answer.
-const TIMEOUT: Duration = Duration::from_secs(10);
+pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The event body for a job in a final state.
 pub fn payload(job: &Job) -> Value {
@@ -54,10 +54,23 @@ fn unreachable_mac() -> Hmac<Sha256> {
     <Hmac<Sha256> as Mac>::new_from_slice(b"0").unwrap_or_else(|_| unreachable_mac())
 }
 
+/// Seconds between attempt `attempt - 1` and `attempt`: 1×, 3×, 9×, 27× the base delay.
+pub fn retry_delay_seconds(base: u32, attempt: u32) -> u32 {
+    match attempt {
+        0 | 1 => 0,
+        n => base.saturating_mul(3u32.saturating_pow(n - 2)),
+    }
+}
+
 /// Sends one attempt; records the outcome on the job and schedules the next attempt.
 pub async fn deliver(env: &Env, job_id: &str, attempt: u32) -> worker::Result<()> {
     let store = Store::new(env);
     let Some(mut job) = store.get(job_id).await? else { return Ok(()) };
+    // Only the attempt the job owes: a copy of one already made (its message sent again after
+    // a restart) sends nothing.
+    if lease::owed_delivery(&job) != Some(attempt) {
+        return Ok(());
+    }
     let Some(url) = job.options.webhook.clone() else { return Ok(()) };
     let cfg = Config::from_env(env);
     let outcome = match fetch_guard::check(&url, cfg.allow_loopback) {
@@ -76,8 +89,7 @@ pub async fn deliver(env: &Env, job_id: &str, attempt: u32) -> worker::Result<()
         Err(e) if attempt < MAX_ATTEMPTS => {
             state.status = "pending".into();
             state.last_error = Some(e);
-            // 1×, 3×, 9×, 27× the base delay.
-            let delay = cfg.webhook_retry_base_seconds.saturating_mul(3u32.pow(attempt - 1));
+            let delay = retry_delay_seconds(cfg.webhook_retry_base_seconds, attempt + 1);
             work::enqueue_webhook(env, job_id, attempt + 1, delay).await?;
         }
         Err(e) => {
@@ -135,5 +147,11 @@ mod tests {
         assert_eq!(sig, "v1=b8569b78799ff9e3cbff0fc2d63a33a2b57f3282abd07c37ae5e8e7d79a5f163");
         assert_ne!(sig, signature("other", 1700000000, "{}"));
         assert_ne!(sig, signature("secret", 1700000001, "{}"));
+    }
+
+    #[test]
+    fn retries_wait_one_three_nine_and_twenty_seven_times_the_base() {
+        let delays: Vec<u32> = (1..=5).map(|n| retry_delay_seconds(10, n)).collect();
+        assert_eq!(delays, [0, 10, 30, 90, 270]);
     }
 }

@@ -95,8 +95,10 @@ function closeServer(server) {
  *   /slow/MS/NAME              the file after MS milliseconds
  *   /hold/TAG/NAME             the file once release(TAG) is called
  *   /drop/NAME                 full Content-Length, half the bytes, then the connection is cut
+ *   /chunked-drop/NAME         chunked (no Content-Length), half the bytes, then the connection is cut
  *   /redirect/N/NAME           N redirects (302), then the file
  *   /redirect-to?url=U         one 302 to U
+ *   /loop/a/NAME               302 to /loop/b/NAME, which redirects back to /loop/a/NAME
  *   /status/CODE[/NAME]        that status, small text body
  *   /html[/NAME]               an HTML page with status 200
  *   /huge[/NAME][?size=N]      claims 6 GB (or N bytes), sends 64 KB, cuts the connection after 2 s
@@ -122,16 +124,16 @@ export async function startFixtureServer({ extraDir } = {}) {
     }
     const size = statSync(path).size;
     const type = VIDEO_TYPES[extname(path)] ?? 'application/octet-stream';
+    if (drop) {
+      res.writeHead(200, chunked ? { 'content-type': type } : { 'content-type': type, 'content-length': size });
+      const half = readFileSync(path).subarray(0, Math.floor(size / 2));
+      res.write(half, () => setTimeout(() => res.socket?.destroy(), 200));
+      return;
+    }
     if (chunked) {
       res.writeHead(200, { 'content-type': type });
       if (req.method === 'HEAD') return res.end();
       return createReadStream(path, { highWaterMark: 64 * 1024 }).pipe(res);
-    }
-    if (drop) {
-      res.writeHead(200, { 'content-type': type, 'content-length': size });
-      const half = readFileSync(path).subarray(0, Math.floor(size / 2));
-      res.write(half, () => setTimeout(() => res.socket?.destroy(), 200));
-      return;
     }
     if (extra) {
       // Node writes past the declared length as asked: the client sees them after the body. The
@@ -177,6 +179,7 @@ export async function startFixtureServer({ extraDir } = {}) {
         case undefined: return serveFile(req, res, url.searchParams.get('f'));
         case 'named': return serveFile(req, res, parts[1]);
         case 'drop': return serveFile(req, res, parts[1], { drop: true });
+        case 'chunked-drop': return serveFile(req, res, parts[1], { chunked: true, drop: true });
         case 'slow':
           await sleep(Number(parts[1]));
           return serveFile(req, res, parts[2]);
@@ -192,6 +195,9 @@ export async function startFixtureServer({ extraDir } = {}) {
           res.writeHead(302, { location: `/redirect/${n - 1}/${encodeURIComponent(parts[2])}` });
           return res.end();
         }
+        case 'loop':
+          res.writeHead(302, { location: `/loop/${parts[1] === 'a' ? 'b' : 'a'}/${encodeURIComponent(parts[2])}` });
+          return res.end();
         case 'redirect-to':
           res.writeHead(302, { location: url.searchParams.get('url') });
           return res.end();
@@ -251,8 +257,9 @@ export async function startFixtureServer({ extraDir } = {}) {
 /**
  * Records every request to /hook/NAME (method, path, headers, raw body, parsed JSON, time) and
  * answers 200, unless told otherwise for NAME with script(NAME, [...actions]): each delivery
- * consumes one action, `{status}` (optionally `{status: 302, location}`) or `{hangMs}` (answer
- * 200 after hangMs). failFirst(NAME, n, status=500) is the common case.
+ * consumes one action, `{status}` (optionally `{status: 302, location}`), `{hangMs}` (answer
+ * 200 after hangMs) or `{close: true}` (close the connection without answering; `answered` is
+ * null). failFirst(NAME, n, status=500) is the common case.
  */
 export async function startWebhookReceiver() {
   const deliveries = new Map(); // name → [delivery]
@@ -276,10 +283,11 @@ export async function startWebhookReceiver() {
       const action = scripts.get(name)?.shift() ?? { status: 200 };
       const d = {
         name, method: req.method, path: req.url, headers: req.headers, rawBody, body,
-        at: Date.now(), answered: action.hangMs ? 200 : action.status,
+        at: Date.now(), answered: action.close ? null : action.hangMs ? 200 : action.status,
       };
       list(name).push(d);
       for (const w of [...waiters]) w();
+      if (action.close) return req.socket.destroy();
       if (action.hangMs) await sleep(action.hangMs);
       if (res.destroyed) return;
       const headers = { 'content-type': 'text/plain' };
@@ -585,13 +593,13 @@ export function configuredCrons() {
  * proxy's workerd runs out of file descriptors ("Too many open files") and grows by gigabytes.
  * wrangler fixed this in 4.100 (which needs Node 22). wrangler skips the proxy when it believes a
  * VS Code debugger is attached (VSCODE_INSPECTOR_OPTIONS set), which is what this option does.
- * Returns {base, port, pid (wrangler's process group), stop(), logPath, persistDir, log(), fireScheduled()}.
+ * Returns {base, port, pid (wrangler's process group), stop(), restart(), logPath, persistDir, log(),
+ * fireScheduled()}.
  */
 export async function startService({ name = 'edge', vars = {}, testScheduled = false, config, inspector = true } = {}, attempt = 1) {
   const configPath = config ?? join(await prepareWorker(), 'wrangler.toml');
   mkdirSync(OUT_DIR, { recursive: true });
   const logPath = join(OUT_DIR, `${name}.log`);
-  const logFd = openSync(logPath, 'w');
   const port = await freePort();
   const inspectorPort = await freePort();
   const persistDir = mkdtempSync(join(tmpdir(), `converso-edge-${name}-`));
@@ -603,61 +611,89 @@ export async function startService({ name = 'edge', vars = {}, testScheduled = f
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   // Values of keys and secrets stay out of the log, which can then be searched for leaked keys.
   const shown = args.map((a) => a.replace(/^([A-Z0-9_]*(?:_KEY|SECRET[A-Z0-9_]*)):.*/, '$1:<hidden>'));
-  writeSync(logFd, `$ (cd ${EDGE_DIR} && npx ${shown.join(' ')})\n`);
   const env = serviceEnv();
   if (!inspector) env.VSCODE_INSPECTOR_OPTIONS = '{}';
-  const child = spawn('npx', args, { cwd: EDGE_DIR, env, stdio: ['ignore', logFd, logFd], detached: true });
-  writeSync(logFd, `[harness] wrangler pid ${child.pid} (process group ${child.pid})\n`);
-  closeSync(logFd);
-  const svc = { pid: child.pid, persistDir };
+  const svc = { pid: null, persistDir };
   live.add(svc);
-  let exited = null;
-  const exitPromise = new Promise((r) => child.on('exit', (code, signal) => { exited = { code, signal }; r(); }));
+  // The running wrangler: {child, exited, exitPromise}; replaced by restart().
+  let run;
+  const launch = (logFlags) => {
+    const logFd = openSync(logPath, logFlags);
+    writeSync(logFd, `$ (cd ${EDGE_DIR} && npx ${shown.join(' ')})\n`);
+    const child = spawn('npx', args, { cwd: EDGE_DIR, env, stdio: ['ignore', logFd, logFd], detached: true });
+    writeSync(logFd, `[harness] wrangler pid ${child.pid} (process group ${child.pid})\n`);
+    closeSync(logFd);
+    svc.pid = child.pid;
+    const r = { child, exited: null };
+    r.exitPromise = new Promise((res) => child.on('exit', (code, signal) => { r.exited = { code, signal }; res(); }));
+    run = r;
+  };
   const base = `http://127.0.0.1:${port}`;
   const log = () => readFileSync(logPath, 'utf8');
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    if (!exited) {
-      killGroup(child.pid, 'SIGTERM');
-      await Promise.race([exitPromise, sleep(5000)]);
+    if (!run.exited) {
+      killGroup(run.child.pid, 'SIGTERM');
+      await Promise.race([run.exitPromise, sleep(5000)]);
     }
-    killGroup(child.pid, 'SIGKILL'); // workerd and friends, should any outlive wrangler
-    await Promise.race([exitPromise, sleep(2000)]);
+    killGroup(run.child.pid, 'SIGKILL'); // workerd and friends, should any outlive wrangler
+    await Promise.race([run.exitPromise, sleep(2000)]);
     live.delete(svc);
     if (!process.env.CONVERSO_EDGE_KEEP_STATE) rmSync(persistDir, { recursive: true, force: true });
   };
 
   const readyTimeout = Number(process.env.CONVERSO_EDGE_READY_TIMEOUT ?? 600) * 1000;
-  const deadline = Date.now() + readyTimeout;
-  for (;;) {
-    if (exited) {
-      await stop();
-      // The free port was taken by someone else before wrangler bound it: try other ports.
-      if (attempt < 4 && /Address already in use/.test(log())) return startService({ name, vars, testScheduled, config, inspector }, attempt + 1);
-      throw new Error(`wrangler dev exited (${JSON.stringify(exited)}) before the Worker was ready:\n${tail(log(), 40)}`);
+  /** Waits for GET /v1/health; false when wrangler exited first because the port was taken. */
+  const waitReady = async () => {
+    const deadline = Date.now() + readyTimeout;
+    for (;;) {
+      if (run.exited) {
+        if (/Address already in use/.test(log())) return false;
+        await stop();
+        throw new Error(`wrangler dev exited (${JSON.stringify(run.exited)}) before the Worker was ready:\n${tail(log(), 40)}`);
+      }
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`the Worker did not answer GET /v1/health within ${readyTimeout / 1000} s:\n${tail(log(), 40)}`);
+      }
+      try {
+        const r = await fetch(`${base}/v1/health`, { signal: AbortSignal.timeout(5000) });
+        const text = await r.text();
+        let j = null;
+        try { j = JSON.parse(text); } catch { /* wrangler's own error page */ }
+        // 200 normally; 503 (with the API's envelope) would do too, e.g. in maintenance.
+        if (j && typeof j.success === 'boolean' && (r.status === 200 || r.status === 503)) return true;
+      } catch { /* not listening yet */ }
+      await sleep(250);
     }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the Worker did not answer GET /v1/health within ${readyTimeout / 1000} s:\n${tail(log(), 40)}`);
-    }
-    try {
-      const r = await fetch(`${base}/v1/health`, { signal: AbortSignal.timeout(5000) });
-      const text = await r.text();
-      let j = null;
-      try { j = JSON.parse(text); } catch { /* wrangler's own error page */ }
-      // 200 normally; 503 (with the API's envelope) would do too, e.g. in maintenance.
-      if (j && typeof j.success === 'boolean' && (r.status === 200 || r.status === 503)) break;
-    } catch { /* not listening yet */ }
-    await sleep(250);
+  };
+  launch('w');
+  if (!(await waitReady())) {
+    await stop();
+    // The free port was taken by someone else before wrangler bound it: try other ports.
+    if (attempt < 4) return startService({ name, vars, testScheduled, config, inspector }, attempt + 1);
+    throw new Error(`wrangler dev could not bind a port:\n${tail(log(), 40)}`);
   }
   return {
-    base, port, pid: child.pid, logPath, persistDir, log, stop, vars,
+    base, port, logPath, persistDir, log, stop, vars,
+    get pid() { return svc.pid; },
     /** Fires the scheduled (cron) handler; needs testScheduled. */
     async fireScheduled(cron = configuredCrons()[0] ?? '* * * * *') {
       const r = await fetch(`${base}/__scheduled?cron=${encodeURIComponent(cron)}`);
       return { status: r.status, text: await r.text() };
+    },
+    /**
+     * Kills wrangler and workerd at once (SIGKILL to the process group: no shutdown, as in a
+     * crash) and starts them again on the same port and --persist-to state; resolves once
+     * GET /v1/health answers. The log goes on in the same file.
+     */
+    async restart() {
+      killGroup(run.child.pid, 'SIGKILL');
+      await Promise.race([run.exitPromise, sleep(5000)]);
+      launch('a');
+      if (!(await waitReady())) throw new Error(`the restarted wrangler dev could not bind port ${port} again:\n${tail(log(), 40)}`);
     },
   };
 }

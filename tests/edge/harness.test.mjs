@@ -62,6 +62,11 @@ describe('fixture server', () => {
     assert.equal((await f.arrayBuffer()).byteLength, bytes.length);
     const t = await fetch(fx.url(`/redirect-to?url=${encodeURIComponent('http://169.254.169.254/')}`), { redirect: 'manual' });
     assert.equal(t.headers.get('location'), 'http://169.254.169.254/');
+    const a = await fetch(fx.url(`/loop/a/${FILE}`), { redirect: 'manual' });
+    assert.equal(a.headers.get('location'), `/loop/b/${FILE}`);
+    const b = await fetch(fx.url(`/loop/b/${FILE}`), { redirect: 'manual' });
+    assert.equal(b.headers.get('location'), `/loop/a/${FILE}`);
+    await assert.rejects(fetch(fx.url(`/loop/a/${FILE}`)), 'a loop never ends in a file');
   });
 
   test('hold until released, slow', async () => {
@@ -81,6 +86,9 @@ describe('fixture server', () => {
     const d = await fetch(fx.url(`/drop/${FILE}`));
     assert.equal(d.headers.get('content-length'), String(bytes.length));
     await assert.rejects(d.arrayBuffer());
+    const cd = await fetch(fx.url(`/chunked-drop/${FILE}`));
+    assert.equal(cd.headers.get('content-length'), null);
+    await assert.rejects(cd.arrayBuffer());
     const h = await fetch(fx.url('/huge/big.mp4'));
     assert.equal(h.headers.get('content-length'), '6000000000');
     await assert.rejects(h.arrayBuffer());
@@ -123,6 +131,13 @@ describe('webhook receiver', () => {
     const t0 = Date.now();
     assert.equal((await fetch(rx.url('c'), { method: 'POST', body: '{}' })).status, 200);
     assert.ok(Date.now() - t0 >= 280);
+  });
+
+  test('scripted close without an answer', async () => {
+    rx.script('d', [{ close: true }]);
+    await assert.rejects(fetch(rx.url('d'), { method: 'POST', body: '{}' }));
+    assert.equal((await fetch(rx.url('d'), { method: 'POST', body: '{}' })).status, 200);
+    assert.deepEqual(rx.deliveries('d').map((x) => x.answered), [null, 200]);
   });
 
   test('waitFor times out', async () => {

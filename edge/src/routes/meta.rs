@@ -8,6 +8,7 @@ use super::status::owned_job;
 use crate::auth::Caller;
 use crate::config;
 use crate::envelope::{self, ApiError};
+use crate::jobs::Store;
 use crate::work;
 
 /// The OpenAPI 3.1 description of the API.
@@ -33,7 +34,7 @@ pub fn openapi() -> worker::Result<Response> {
 
 /// `POST /v1/webhooks/{jobId}/redeliver`: sends the job's final event again.
 pub async fn redeliver(env: &Env, caller: &Caller, job_id: &str) -> Result<Response, ApiError> {
-    let job = owned_job(env, job_id, &caller.key_hash).await?;
+    let mut job = owned_job(env, job_id, &caller.key_hash).await?;
     if !job.is_final() {
         return Err(ApiError::new(
             ErrorCode::JobNotCompleted,
@@ -43,6 +44,9 @@ pub async fn redeliver(env: &Env, caller: &Caller, job_id: &str) -> Result<Respo
     if job.options.webhook.is_none() {
         return Err(ApiError::new(ErrorCode::InvalidWebhook, "the job has no webhook"));
     }
+    // The event is owed again, from its first attempt.
+    job.webhook = None;
+    Store::new(env).put(&job).await?;
     work::enqueue_webhook(env, job_id, 1, 0).await?;
     Ok(envelope::ok(&json!({"jobId": job_id, "webhook": "queued"}), 202)?)
 }
