@@ -239,22 +239,27 @@ impl DurableObject for JobStore {
             return Response::empty();
         };
         let id = &job.job_id;
+        // The next deadline is set before the work is sent: a run that claims the job at once
+        // must find its own lease, not this one.
         match lease::follow_up(&job, lease, now_ms()) {
             FollowUp::Wait(until_ms) => self.set_lease(Lease { until_ms, ..lease }).await?,
             FollowUp::RunAgain => {
                 worker::console_log!("job {id}: no sign of life from attempt {}; its work is sent again", job.attempts);
-                work::enqueue_job(&self.env, &job).await?;
                 self.watch(&job, lease.resends + 1).await?;
+                work::enqueue_job(&self.env, &job).await?;
             }
             FollowUp::Deliver(attempt) => {
                 worker::console_log!("job {id}: webhook attempt {attempt} was not made in time; it is sent again");
+                self.watch(&job, lease.resends + 1).await?;
                 process::settle(&self.env, &job).await?;
                 work::enqueue_webhook(&self.env, id, attempt, 0).await?;
-                self.watch(&job, lease.resends + 1).await?;
             }
             FollowUp::Settle => {
                 process::settle(&self.env, &job).await?;
-                storage.delete("lease").await?;
+                // Unless a write (a redelivery) set a new deadline meanwhile.
+                if storage.get::<Lease>("lease").await? == Some(lease) {
+                    storage.delete("lease").await?;
+                }
             }
         }
         Response::empty()
