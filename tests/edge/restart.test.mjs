@@ -1,0 +1,159 @@
+// The Worker killed mid-work (SIGKILL to wrangler and workerd, as in a crash) and started again
+// on the same port and --persist-to state. Durable Objects (jobs, their alarms), R2 and KV
+// survive that; the local queue keeps its messages in memory only, so every message sent and
+// not yet finished (queued jobs, the job being run, webhook retries waiting for their delay) is
+// gone. Each job's Durable Object alarm brings the work back once its lease (JOB_LEASE_SECONDS,
+// short here) passes without a sign of life. Checked: every job ends completed or failed with
+// its code, outputs finished before the kill download the same bytes after it, a job run again
+// produces the same bytes as an uninterrupted run, a webhook retry pending at the kill is made,
+// a job interrupted on every run fails after 3 runs, and the capacity count ends where it began.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  api, assertCleanLog, assertError, defaultVars, eventually, extractBody, sha256, startFixtureServer,
+  startService, startWebhookReceiver, testKeys, waitForJob,
+} from './harness.mjs';
+
+const keys = testKeys();
+const LEASE_SECONDS = 4;
+const CAPACITY = 12;
+// Long enough that a retry is still waiting in the queue when the Worker is killed.
+const WEBHOOK_RETRY_BASE_SECONDS = 20;
+let svc;
+let fx;
+let rx;
+let c;
+
+before(async () => {
+  fx = await startFixtureServer();
+  rx = await startWebhookReceiver();
+  svc = await startService({
+    name: 'restart',
+    vars: {
+      ...defaultVars(keys),
+      JOB_LEASE_SECONDS: String(LEASE_SECONDS),
+      QUEUE_CAPACITY: String(CAPACITY),
+      KEY_CAPACITY: String(CAPACITY),
+      WEBHOOK_RETRY_BASE_SECONDS: String(WEBHOOK_RETRY_BASE_SECONDS),
+    },
+  });
+  c = api(svc.base, keys.pro);
+});
+after(async () => {
+  await svc?.stop();
+  await fx?.close();
+  await rx?.close();
+});
+
+const SMALL = 'mp4_h264_aac_stereo44k.mp4';
+const LONG = 'long_mp4_h264_aac_stereo44k_10min.mp4';
+const ERROR_CODES = ['DOWNLOAD_FAILED', 'INVALID_VIDEO', 'INVALID_OUTPUT', 'EXTRACTION_FAILED'];
+
+const status = async (id) => (await c.get(`/v1/status/${id}`)).json.data;
+const download = async (id) => {
+  const r = await c.get(`/v1/download/${id}`);
+  assert.equal(r.status, 200, `download ${id}: ${r.text.slice(0, 300)}`);
+  return sha256(r.buffer);
+};
+const finish = (id, timeoutMs = 90_000) => waitForJob(svc.base, keys.pro, id, timeoutMs);
+
+test('jobs queued, running and finished at the kill all end completed or failed; no output lost or changed', async () => {
+  // Finished before the kill: one with its webhook delivered, one whose webhook failed once and
+  // waits WEBHOOK_RETRY_BASE_SECONDS in the queue for its retry.
+  rx.failFirst('retry-pending', 1, 500);
+  const done = [
+    await c.submit(extractBody(fx.file(SMALL), 'aac', { options: { webhook: rx.url('delivered') } })),
+    await c.submit(extractBody(fx.file('webm_vp9_opus.webm'), 'opus')),
+    await c.submit(extractBody(fx.file('mov_h264_aac.mov'), 'aac', { options: { webhook: rx.url('retry-pending') } })),
+  ];
+  for (const j of done) assert.equal((await finish(j.jobId)).status, 'completed');
+  const before = await Promise.all(done.map((j) => download(j.jobId)));
+  await rx.waitFor('delivered', 1, 20_000);
+  await rx.waitFor('retry-pending', 1, 20_000);
+
+  // At the kill: the held job is fetching its source (the queue consumer runs a batch's jobs one
+  // after another, so the jobs behind it wait), the long one may be extracting, the rest queued.
+  const held = await c.submit(extractBody(fx.url(`/hold/restart/${SMALL}`), 'aac', { options: { webhook: rx.url('held') } }));
+  await eventually(() => fx.heldCount('restart') >= 1, 20_000, 'the held source requested');
+  const midway = [
+    held,
+    await c.submit(extractBody(fx.file(LONG), 'aac')),
+    await c.submit(extractBody(fx.file(SMALL), 'wav')),
+    await c.submit(extractBody(fx.file('mkv_h264_flac.mkv'), 'flac')),
+    await c.submit(extractBody(fx.file('webm_vp9_opus.webm'), 'opus', { options: { priority: 'low' } })),
+    await c.submit(extractBody(fx.url('/status/404/gone.mp4'), 'aac')),
+    await c.submit(extractBody(fx.file('mp4_h264_mp3.mp4'), 'mp3', { options: { priority: 'high' } })),
+  ];
+  const atKill = await eventually(async () => {
+    const s = await Promise.all(midway.map((j) => status(j.jobId)));
+    const states = s.map((d) => d.status);
+    return states.includes('queued') && states.filter((x) => x === 'processing').length >= 1 ? s : null;
+  }, 30_000, 'some jobs queued and some processing');
+  assert.equal(atKill[0].status, 'processing', 'the held job is running');
+  assert.equal(atKill[0].currentStep, 'downloading_video');
+  assert.equal(rx.deliveries('retry-pending').length, 1, 'the webhook retry is still waiting in the queue');
+  const killedAt = Date.now();
+  const logBefore = svc.log().length;
+  await svc.restart();
+  fx.release('restart');
+
+  const finals = await Promise.all(midway.map((j) => finish(j.jobId)));
+  for (const [i, f] of finals.entries()) {
+    assert.ok(['completed', 'failed'].includes(f.status), `job ${i}: ${JSON.stringify(f)}`);
+    if (f.status === 'failed') assert.ok(ERROR_CODES.includes(f.error?.code), `job ${i} failed with a documented code: ${JSON.stringify(f.error)}`);
+  }
+  assert.deepEqual(finals.map((f) => f.error?.code ?? f.status),
+    ['completed', 'completed', 'completed', 'completed', 'completed', 'DOWNLOAD_FAILED', 'completed']);
+
+  // Finished before the kill: the same bytes after it.
+  assert.deepEqual(await Promise.all(done.map((j) => download(j.jobId))), before);
+  // Run again after the kill: the same bytes as the uninterrupted run of the same source.
+  assert.equal(await download(held.jobId), before[0], 'the held job, run again, made what the first job made');
+  const longAgain = await c.submit(extractBody(fx.file(LONG), 'aac'));
+  assert.equal((await finish(longAgain.jobId)).status, 'completed');
+  assert.equal(await download(midway[1].jobId), await download(longAgain.jobId), 'the long job, interrupted or not, made the same bytes');
+
+  // The work came back through the jobs' alarms (the local queue lost its messages).
+  assert.match(svc.log().slice(logBefore), /no sign of life from attempt/);
+
+  // Webhooks: the pending retry is made once its deadline passed; nothing delivered twice.
+  const retried = await rx.waitFor('retry-pending', 2, 60_000);
+  assert.deepEqual(retried.map((d) => d.answered), [500, 200]);
+  assert.ok(retried[1].at - killedAt < (WEBHOOK_RETRY_BASE_SECONDS + LEASE_SECONDS + 10 + 15) * 1000, 'made by its deadline');
+  await rx.waitFor('held', 1, 30_000);
+  const s = await eventually(async () => {
+    const d = await status(done[2].jobId);
+    return d.webhook?.status === 'delivered' ? d : null;
+  }, 15_000, 'webhook delivered');
+  assert.equal(s.webhook.attempts, 2);
+  await new Promise((r) => setTimeout(r, (LEASE_SECONDS + 2) * 1000));
+  assert.equal(rx.deliveries('delivered').length, 1, 'a webhook delivered before the kill is not sent again');
+  assert.equal(rx.deliveries('retry-pending').length, 2);
+  assert.equal(rx.deliveries('held').length, 1);
+});
+
+test('a job interrupted on every run fails with EXTRACTION_FAILED after 3 runs', async () => {
+  const job = await c.submit(extractBody(fx.url(`/hold/never/${SMALL}`), 'aac', { options: { webhook: rx.url('interrupted') } }));
+  for (let run = 1; run <= 3; run++) {
+    await eventually(() => fx.heldCount('never') >= run, 30_000, `run ${run} fetching its source`);
+    await svc.restart();
+  }
+  const f = await finish(job.jobId, 60_000);
+  assert.equal(f.status, 'failed', JSON.stringify(f));
+  assert.equal(f.error.code, 'EXTRACTION_FAILED');
+  assert.match(f.error.details ?? '', /3 attempts/);
+  assert.equal(fx.heldCount('never'), 3, 'no fourth run');
+  const [event] = await rx.waitFor('interrupted', 1, 30_000);
+  assert.equal(event.body.event, 'job.failed');
+  assert.equal(event.body.error.code, 'EXTRACTION_FAILED');
+});
+
+test('after the restarts every place in the queue is free again, and no more', async () => {
+  const ids = [];
+  for (let i = 0; i < CAPACITY; i++) ids.push((await c.submit(extractBody(fx.url(`/hold/fill/${SMALL}`), 'aac'))).jobId);
+  assertError(await c.post('/v1/extract', extractBody(fx.file(SMALL), 'aac')), 503, 'QUEUE_FULL');
+  fx.release('fill');
+  for (const id of ids) assert.equal((await finish(id)).status, 'completed');
+});
+
+test('no panic in the Worker log', () => assertCleanLog(svc));
