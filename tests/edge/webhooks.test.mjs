@@ -144,6 +144,19 @@ describe('events, signatures, retries', { concurrency: true }, () => {
     assert.equal(s.webhook.code ?? null, null, 'a delivered webhook is not WEBHOOK_FAILED');
   });
 
+  test('a receiver closing the connection without an answer is a failure, retried', async () => {
+    const hook = 'closing';
+    rx.script(hook, [{ close: true }]);
+    const { submitted } = await runJob(svc.base, keys.pro, extractBody(fx.file(FILE), 'aac', { options: { webhook: rx.url(hook) } }));
+    const ds = await rx.waitFor(hook, 2, 60_000);
+    assert.deepEqual(ds.map((d) => d.answered), [null, 200]);
+    const s = await eventually(async () => {
+      const data = (await c.get(`/v1/status/${submitted.jobId}`)).json.data;
+      return data.webhook?.status === 'delivered' ? data : null;
+    }, 10_000, 'webhook.status delivered');
+    assert.equal(s.webhook.attempts, 2);
+  });
+
   test('a redirect is a failure and is not followed', async () => {
     const hook = 'redirecting';
     rx.script(hook, [{ status: 302, location: rx.url('redirect-target') }]);
