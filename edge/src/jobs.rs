@@ -126,6 +126,15 @@ impl Job {
         matches!(self.status, Status::Completed | Status::Failed)
     }
 
+    /// A run starts from the source, whatever an interrupted run before it got to.
+    pub fn begin_run(&mut self) {
+        self.status = Status::Processing;
+        self.current_step = Some(Step::DownloadingVideo);
+        self.progress = 0;
+        self.input_file = None;
+        self.plan = None;
+    }
+
     /// The `data` of a status response.
     pub fn status_view(&self) -> Value {
         let mut v = serde_json::json!({
@@ -287,6 +296,7 @@ impl DurableObject for JobStore {
                 if claim != Claim::Run {
                     return Response::from_json(&None::<Job>);
                 }
+                job.started_at.get_or_insert_with(now_iso);
                 storage.put("job", &job).await?;
                 if let Some(lease) = lease {
                     self.set_lease(lease).await?;

@@ -74,7 +74,7 @@ pub fn claim(job: &mut Job, lease: Option<Lease>, now: u64, t: Timing) -> (Claim
         return (Claim::Busy, lease);
     }
     job.attempts += 1;
-    job.status = Status::Processing;
+    job.begin_run();
     (Claim::Run, Some(Lease { until_ms: now + t.lease_ms, resends: 0 }))
 }
 
@@ -127,7 +127,7 @@ pub fn follow_up(job: &Job, lease: Lease, now: u64) -> FollowUp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jobs::{JobOptions, WebhookState};
+    use crate::jobs::{JobOptions, Step, WebhookState};
 
     const T: Timing = Timing { lease_ms: 5_000, webhook_retry_base_seconds: 10 };
 
@@ -163,7 +163,7 @@ mod tests {
         let mut j = job(Status::Queued, None);
         let (c, lease) = claim(&mut j, Some(Lease { until_ms: 9_000, resends: 2 }), 1_000, T);
         assert_eq!(c, Claim::Run);
-        assert_eq!((j.status, j.attempts), (Status::Processing, 1));
+        assert_eq!((j.status, j.attempts, j.current_step), (Status::Processing, 1, Some(Step::DownloadingVideo)));
         assert_eq!(lease, Some(Lease { until_ms: 6_000, resends: 0 }));
         // A duplicate message while the run's lease is live.
         let (again, _) = claim(&mut j, lease, 2_000, T);
@@ -175,10 +175,15 @@ mod tests {
     fn a_silent_run_is_claimed_again_and_counted() {
         let mut j = job(Status::Processing, None);
         j.attempts = 1;
+        j.progress = 60;
+        j.current_step = Some(Step::ExtractingAudio);
+        j.plan = Some(serde_json::json!({"mode": "copy"}));
         let (c, lease) = claim(&mut j, Some(Lease { until_ms: 6_000, resends: 1 }), 6_000, T);
         assert_eq!(c, Claim::Run);
         assert_eq!(j.attempts, 2);
         assert_eq!(lease.map(|l| l.until_ms), Some(11_000));
+        // From the source again: nothing of the interrupted run shows.
+        assert_eq!((j.progress, j.plan.clone(), j.current_step), (0, None, Some(Step::DownloadingVideo)));
     }
 
     #[test]

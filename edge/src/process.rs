@@ -68,15 +68,6 @@ pub async fn run(env: &Env, job_id: &str) -> worker::Result<()> {
             format!("{} attempts", attempt - 1),
         ))
     } else {
-        job.started_at.get_or_insert_with(now_iso);
-        job.current_step = Some(Step::DownloadingVideo);
-        job.progress = 0;
-        // A run after an interrupted one starts again from the source.
-        job.input_file = None;
-        job.plan = None;
-        if !store.save(&job).await? {
-            return Ok(());
-        }
         let mut p = Progress { store: &store, last_save: now_ms(), started: now_ms() };
         let lease = Duration::from_secs(Config::from_env(env).job_lease_seconds);
         match with_heartbeat(&store, job_id, attempt, lease, pipeline(env, &mut job, &mut p)).await {
