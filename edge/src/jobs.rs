@@ -222,9 +222,16 @@ impl JobStore {
         self.set_lease(lease).await
     }
 
+    /// Stores the deadline and makes sure the alarm rings by then. An alarm already set no later
+    /// stays: ringing early, it re-arms itself for the deadline it finds (`FollowUp::Wait`), so
+    /// heartbeats and progress saves write one key and leave the alarm alone rather than
+    /// re-scheduling it at every write.
     async fn set_lease(&self, lease: Lease) -> worker::Result<()> {
         let storage = self.state.storage();
         storage.put("lease", lease).await?;
+        if storage.get_alarm().await?.is_some_and(|at| at <= lease.until_ms as i64) {
+            return Ok(());
+        }
         let at = js_sys::Date::new(&(lease.until_ms as f64).into());
         storage.set_alarm(ScheduledTime::new(at)).await
     }
