@@ -49,7 +49,7 @@ fn rank(w: &Work) -> u8 {
 
 /// Runs one message and acknowledges it, or hands it back to the queue on an infrastructure
 /// failure (the job store unreachable, …); after the queue's retries it goes to the dead-letter
-/// queue.
+/// queue, and the job's alarm sends its work again once its lease passes (see `lease`).
 async fn handle(env: &Env, m: &Message<Work>) {
     let result = match m.body() {
         Work::Process { job_id, .. } => process::run(env, job_id).await,
