@@ -57,7 +57,7 @@ const download = async (id) => {
 };
 const finish = (id, timeoutMs = 90_000) => waitForJob(svc.base, keys.pro, id, timeoutMs);
 
-test('jobs queued, running and finished at the kill all end completed or failed; no output lost or changed', async () => {
+test('jobs queued, running and finished at the kill all end completed or failed; no output lost or changed', async (t) => {
   // Finished before the kill: one with its webhook delivered, one whose webhook failed once and
   // waits WEBHOOK_RETRY_BASE_SECONDS in the queue for its retry.
   rx.failFirst('retry-pending', 1, 500);
@@ -100,9 +100,11 @@ test('jobs queued, running and finished at the kill all end completed or failed;
   const killedAt = Date.now();
   const logBefore = svc.log().length;
   await svc.restart();
+  const restartedAt = Date.now();
   fx.release('restart');
 
   const finals = await Promise.all(midway.map((j) => finish(j.jobId)));
+  t.diagnostic(`at the kill: ${atKill.map((d) => d.status).join(', ')}; restart ${((restartedAt - killedAt) / 1000).toFixed(1)} s; all finished ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after it`);
   for (const [i, f] of finals.entries()) {
     assert.ok(['completed', 'failed'].includes(f.status), `job ${i}: ${JSON.stringify(f)}`);
     if (f.status === 'failed') assert.ok(ERROR_CODES.includes(f.error?.code), `job ${i} failed with a documented code: ${JSON.stringify(f.error)}`);
@@ -122,6 +124,7 @@ test('jobs queued, running and finished at the kill all end completed or failed;
   // Webhooks: the pending retry is made once its deadline passed; nothing delivered twice.
   const retried = await rx.waitFor('retry-pending', 2, 60_000);
   assert.deepEqual(retried.map((d) => d.answered), [500, 200]);
+  t.diagnostic(`the lost webhook retry made ${((retried[1].at - retried[0].at) / 1000).toFixed(1)} s after the failed attempt`);
   // Its deadline: the retry delay, the lease and the receiver's 10 s timeout (plus slack for the
   // restart and the alarm).
   assert.ok(retried[1].at - killedAt < (WEBHOOK_RETRY_BASE_SECONDS + LEASE_SECONDS + 10 + 15) * 1000, 'made by its deadline');
@@ -137,7 +140,8 @@ test('jobs queued, running and finished at the kill all end completed or failed;
   assert.equal(rx.deliveries('held').length, 1);
 });
 
-test('a job interrupted on every run fails with EXTRACTION_FAILED after 3 runs', async () => {
+test('a job interrupted on every run fails with EXTRACTION_FAILED after 3 runs', async (t) => {
+  const t0 = Date.now();
   const job = await c.submit(extractBody(fx.url(`/hold/never/${SMALL}`), 'aac', { options: { webhook: rx.url('interrupted') } }));
   for (let run = 1; run <= 3; run++) {
     await eventually(() => fx.heldCount('never') >= run, 30_000, `run ${run} fetching its source`);
@@ -148,6 +152,7 @@ test('a job interrupted on every run fails with EXTRACTION_FAILED after 3 runs',
   assert.equal(f.error.code, 'EXTRACTION_FAILED');
   assert.match(f.error.details ?? '', /3 attempts/);
   assert.equal(fx.heldCount('never'), 3, 'no fourth run');
+  t.diagnostic(`3 runs killed, failed ${((Date.now() - t0) / 1000).toFixed(1)} s after submission`);
   const [event] = await rx.waitFor('interrupted', 1, 30_000);
   assert.equal(event.body.event, 'job.failed');
   assert.equal(event.body.error.code, 'EXTRACTION_FAILED');
