@@ -13,7 +13,7 @@ use worker::{
 
 use crate::config::{Config, JOBS};
 use crate::lease::{self, Claim, FollowUp, Lease};
-use crate::{process, work};
+use crate::work;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -218,8 +218,16 @@ impl JobStore {
     /// Moves the job's deadline after a write (or after its work was sent again `resends` times).
     async fn watch(&self, job: &Job, resends: u32) -> worker::Result<()> {
         let timing = Config::from_env(&self.env).lease_timing();
-        let lease = lease::after_write(job, now_ms(), timing, resends);
-        self.set_lease(lease).await
+        match lease::after_write(job, now_ms(), timing, resends) {
+            Some(lease) => self.set_lease(lease).await,
+            None => self.unwatch().await,
+        }
+    }
+
+    async fn unwatch(&self) -> worker::Result<()> {
+        let storage = self.state.storage();
+        storage.delete("lease").await?;
+        storage.delete_alarm().await
     }
 
     /// Stores the deadline and makes sure the alarm rings by then. An alarm already set no later
@@ -248,7 +256,7 @@ impl DurableObject for JobStore {
         Self { state, env }
     }
 
-    /// A job's deadline passed: its work is sent again, or its after-effects redone.
+    /// A job's deadline passed: its work is sent again.
     async fn alarm(&self) -> worker::Result<Response> {
         let storage = self.state.storage();
         let (Some(job), Some(lease)) = (storage.get::<Job>("job").await?, storage.get::<Lease>("lease").await?) else {
@@ -267,16 +275,9 @@ impl DurableObject for JobStore {
             FollowUp::Deliver(attempt) => {
                 worker::console_log!("job {id}: webhook attempt {attempt} was not made in time; it is sent again");
                 self.watch(&job, lease.resends + 1).await?;
-                process::settle(&self.env, &job).await?;
                 work::enqueue_webhook(&self.env, id, attempt, 0).await?;
             }
-            FollowUp::Settle => {
-                process::settle(&self.env, &job).await?;
-                // Unless a write (a redelivery) set a new deadline meanwhile.
-                if storage.get::<Lease>("lease").await? == Some(lease) {
-                    storage.delete("lease").await?;
-                }
-            }
+            FollowUp::Done => self.unwatch().await?,
         }
         Response::empty()
     }

@@ -11,9 +11,10 @@
 //!   cannot overwrite its successor's result.
 //! - finished with a webhook still owed: the next attempt must be made by its retry time plus
 //!   the lease and the receiver's timeout, else it is sent again.
-//! - finished: one check after the lease redoes the idempotent after-effects (releasing the
-//!   job's place for backpressure, scheduling its output's expiry) in case the run ended
-//!   between saving the result and doing them.
+//! - finished, nothing owed: no deadline.
+//!
+//! The alarm only reads and writes the job's storage and sends to the queue: whatever else a
+//! follow-up needs runs in the consumer.
 
 use serde::{Deserialize, Serialize};
 
@@ -58,10 +59,10 @@ pub enum FollowUp {
     Wait(u64),
     /// The job did not start or went silent: send its message again.
     RunAgain,
-    /// The webhook's attempt `n` was not made in time: send it again (and settle).
+    /// The webhook's attempt `n` was not made in time: send it again.
     Deliver(u32),
-    /// Finished, nothing owed: redo the after-effects, then stop watching.
-    Settle,
+    /// Nothing is owed any more: stop watching.
+    Done,
 }
 
 /// Takes the job for a run, unless it is finished or running under a live lease.
@@ -96,8 +97,9 @@ pub fn owed_delivery(job: &Job) -> Option<u32> {
     }
 }
 
-/// The deadline after the job was written (or its work sent again `resends` times).
-pub fn after_write(job: &Job, now: u64, t: Timing, resends: u32) -> Lease {
+/// The deadline after the job was written (or its work sent again `resends` times); `None` once
+/// nothing is owed.
+pub fn after_write(job: &Job, now: u64, t: Timing, resends: u32) -> Option<Lease> {
     let wait = t.lease_ms << resends.min(MAX_DOUBLINGS);
     let until_ms = match owed_delivery(job) {
         _ if !job.is_final() => now + wait,
@@ -105,9 +107,9 @@ pub fn after_write(job: &Job, now: u64, t: Timing, resends: u32) -> Lease {
             let retry_ms = if resends == 0 { webhook::retry_delay_seconds(t.webhook_retry_base_seconds, n) } else { 0 };
             now + u64::from(retry_ms) * 1000 + wait + webhook::TIMEOUT.as_millis() as u64
         }
-        None => now + wait,
+        None => return None,
     };
-    Lease { until_ms, resends }
+    Some(Lease { until_ms, resends })
 }
 
 /// What to do when the alarm rings.
@@ -120,7 +122,7 @@ pub fn follow_up(job: &Job, lease: Lease, now: u64) -> FollowUp {
     }
     match owed_delivery(job) {
         Some(n) => FollowUp::Deliver(n),
-        None => FollowUp::Settle,
+        None => FollowUp::Done,
     }
 }
 
@@ -217,31 +219,34 @@ mod tests {
 
     #[test]
     fn waits_double_while_the_work_is_sent_again() {
-        let j = job(Status::Queued, None);
-        assert_eq!(after_write(&j, 0, T, 0).until_ms, 5_000);
-        assert_eq!(after_write(&j, 0, T, 2).until_ms, 20_000);
-        assert_eq!(after_write(&j, 0, T, 50).until_ms, 5_000 << MAX_DOUBLINGS);
+        let until = |resends| after_write(&job(Status::Queued, None), 0, T, resends).map(|l| l.until_ms);
+        assert_eq!(until(0), Some(5_000));
+        assert_eq!(until(2), Some(20_000));
+        assert_eq!(until(50), Some(5_000 << MAX_DOUBLINGS));
     }
 
     #[test]
     fn an_owed_webhook_is_due_after_its_retry_delay_the_lease_and_the_timeout() {
         let mut j = job(Status::Completed, Some("https://example.com/hook"));
+        let until = |j: &Job, resends| after_write(j, 0, T, resends).map(|l| l.until_ms);
         assert_eq!(owed_delivery(&j), Some(1));
-        assert_eq!(after_write(&j, 0, T, 0).until_ms, 5_000 + 10_000);
+        assert_eq!(until(&j, 0), Some(5_000 + 10_000));
         j.webhook = Some(WebhookState { status: "pending".into(), attempts: 2, ..Default::default() });
         assert_eq!(owed_delivery(&j), Some(3));
         // Attempt 3 is sent 30 s after attempt 2.
-        assert_eq!(after_write(&j, 0, T, 0).until_ms, 30_000 + 5_000 + 10_000);
+        assert_eq!(until(&j, 0), Some(30_000 + 5_000 + 10_000));
         // Sent again by the alarm: no retry delay.
-        assert_eq!(after_write(&j, 0, T, 1).until_ms, 10_000 + 10_000);
+        assert_eq!(until(&j, 1), Some(10_000 + 10_000));
         for status in ["delivered", "failed"] {
             j.webhook = Some(WebhookState { status: status.into(), attempts: 5, ..Default::default() });
             assert_eq!(owed_delivery(&j), None);
+            assert_eq!(until(&j, 0), None);
         }
+        assert_eq!(until(&job(Status::Failed, None), 0), None);
     }
 
     #[test]
-    fn the_alarm_runs_again_delivers_or_settles() {
+    fn the_alarm_runs_again_delivers_or_stops() {
         let lease = Lease { until_ms: 5_000, resends: 0 };
         let queued = job(Status::Queued, None);
         assert_eq!(follow_up(&queued, lease, 4_999), FollowUp::Wait(5_000));
@@ -251,6 +256,6 @@ mod tests {
             follow_up(&job(Status::Failed, Some("https://example.com/hook")), lease, 9_000),
             FollowUp::Deliver(1)
         );
-        assert_eq!(follow_up(&job(Status::Completed, None), lease, 9_000), FollowUp::Settle);
+        assert_eq!(follow_up(&job(Status::Completed, None), lease, 9_000), FollowUp::Done);
     }
 }

@@ -105,21 +105,14 @@ pub async fn run(env: &Env, job_id: &str) -> worker::Result<()> {
     if job.status == Status::Failed {
         let _ = bucket.delete(output_key(job_id)).await;
     }
-    settle(env, &job).await?;
+    if let Some(at) = job.expires_at_ms {
+        store.schedule_expiry(job_id, at).await?;
+    }
+    store.release(std::slice::from_ref(&job.job_id)).await?;
     if job.options.webhook.is_some() {
         work::enqueue_webhook(env, job_id, 1, 0).await?;
     }
     Ok(())
-}
-
-/// A finished job's after-effects, safe to repeat (the job's alarm redoes them): its place for
-/// backpressure is given back and a completed job's output expiry is scheduled.
-pub async fn settle(env: &Env, job: &Job) -> worker::Result<()> {
-    let store = Store::new(env);
-    if let (Status::Completed, Some(at)) = (job.status, job.expires_at_ms) {
-        store.schedule_expiry(&job.job_id, at).await?;
-    }
-    store.release(std::slice::from_ref(&job.job_id)).await
 }
 
 /// Runs `work` while renewing the run's lease three times per lease, so waits without progress
