@@ -2,7 +2,7 @@
 //! deploy, or a restart of `wrangler dev`, whose local queue keeps its messages in memory only).
 //!
 //! Each job's object holds a deadline for the job's next sign of life (its [`Lease`]) and a
-//! Durable Object alarm at that time; every write to the job moves the deadline:
+//! Durable Object alarm that rings by then; every write to the job moves the deadline:
 //! - queued or processing: the run must start, or its heartbeat come, within the lease; when the
 //!   alarm finds it missed, the job's message is sent again (at growing intervals while nobody
 //!   takes it). A run starts only by [`claim`]ing the job, which counts the attempt, so a
@@ -14,7 +14,10 @@
 //! - finished, nothing owed: no deadline.
 //!
 //! The alarm only reads and writes the job's storage and sends to the queue: whatever else a
-//! follow-up needs runs in the consumer.
+//! follow-up needs runs in the consumer. (Under `wrangler dev` 4.86, alarms that also called the
+//! coordinator object left the local runtime answering nothing once dozens rang together.) So a
+//! run that dies between recording its result and giving back its place for backpressure keeps
+//! that place taken.
 
 use serde::{Deserialize, Serialize};
 
