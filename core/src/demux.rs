@@ -448,7 +448,8 @@ fn audio_track(
     info.bits_per_sample =
         bits_per_sample.filter(|_| matches!(codec, AudioCodec::Pcm | AudioCodec::Flac | AudioCodec::Alac));
     if codec == AudioCodec::Pcm {
-        info.bitrate = p.bits_per_sample.map(|b| b * channels * sample_rate);
+        // Header fields: their product may not fit (then the bitrate is left unknown).
+        info.bitrate = p.bits_per_sample.and_then(|b| b.checked_mul(channels)?.checked_mul(sample_rate));
     }
 
     // What to cut from the decoded audio so its length is what the container presents.

@@ -431,10 +431,11 @@ fn copy_muxer(
             Box::new(Ogg::begin(sink, &all, granules, track.sample_rate, track.keep_frames)?)
         }
         OutputFormat::Wav => {
-            let bits = track.bits_per_sample.unwrap_or(16) as u16;
+            // Header fields: a value past u16 becomes 0, which `Wav::begin` refuses.
+            let bits = u16::try_from(track.bits_per_sample.unwrap_or(16)).unwrap_or(0);
             let float = track.info.profile.as_deref() == Some("f32le");
             let spec = WavSpec {
-                channels: track.channels as u16,
+                channels: u16::try_from(track.channels).unwrap_or(0),
                 sample_rate: track.sample_rate,
                 bits,
                 float,

@@ -37,6 +37,10 @@ pub const MAX_SPAN_READ_BYTES: usize = 256 * 1024;
 /// Most channels accepted in a decoded stream.
 pub const MAX_CHANNELS: usize = 32;
 
+/// Highest sample rate accepted in a decoded stream (16 × 48 kHz, beyond any recording format).
+/// A header may claim any rate; the resampler's filter grows with the rate.
+pub const MAX_SAMPLE_RATE: u32 = 768_000;
+
 /// Bytes kept of each tag value that `preserveMetadata` copies (cut at a character boundary):
 /// the tags, and the header fields patched after them at the end (the MP3 Info frame, WAV
 /// sizes), stay within the first 32 KB of the output.
