@@ -40,6 +40,9 @@ mod demux;
 mod encode;
 mod error;
 mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod info;
 pub mod limits;
 mod loudness;

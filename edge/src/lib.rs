@@ -17,6 +17,14 @@ mod routes;
 mod webhook;
 mod work;
 
+/// Request parsing for the fuzz targets in `fuzz/` (not a stable API).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::envelope::{status_of, ApiError};
+    pub use crate::request::{extract_request, name_from_url, sanitize_filename, ExtractRequest};
+}
+
 use worker::{event, Context, Env, MessageBatch, Request, Response, ScheduleContext, ScheduledEvent};
 
 pub use jobs::JobStore;
