@@ -1,6 +1,8 @@
 //! What the fuzz targets in `fuzz_targets/` share: how an input is cut into pieces, and a
 //! bounded extraction.
 
+use std::sync::Arc;
+
 use converso_core::{ExtractOptions, Extraction, SliceSource, Step, VecSink};
 
 /// Cuts fuzz input into pieces, each behind a 2-byte little-endian length; the last piece takes
@@ -30,7 +32,7 @@ pub const MAX_OUTPUT_BYTES: usize = 256 * 1024;
 /// going back, the summary's byte count matching the output, and no step after the end.
 /// Returns the output when the extraction finished.
 pub fn extract_bounded(media: &[u8], options: &ExtractOptions) -> Option<Vec<u8>> {
-    let mut x = Extraction::new(SliceSource::new(media.to_vec()), options, VecSink::default()).ok()?;
+    let mut x = Extraction::new(SliceSource::new(Arc::<[u8]>::from(media)), options, VecSink::default()).ok()?;
     let mut last = 0.0;
     for _ in 0..MAX_STEPS {
         match x.step_packets(PACKETS_PER_STEP) {
