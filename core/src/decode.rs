@@ -12,7 +12,7 @@ use crate::codec::opus::valid_head;
 use crate::demux::{AudioTrack, Packet};
 use crate::error::{Error, Result};
 use crate::info::AudioCodec;
-use crate::limits::{MAX_CHANNELS, MAX_SAMPLE_RATE};
+use crate::limits::{MAX_CHANNELS, SAMPLE_RATES};
 
 /// Consecutive undecodable packets tolerated before the extraction fails.
 const MAX_CONSECUTIVE_ERRORS: u32 = 32;
@@ -44,7 +44,7 @@ impl Decoder {
     /// A decoder for `track` that produces samples of `bits` (16, 24 or 32) bits.
     pub fn new(track: &AudioTrack, bits: u32) -> Result<Decoder> {
         let channels = track.channels as usize;
-        if channels == 0 || channels > MAX_CHANNELS || !(1..=MAX_SAMPLE_RATE).contains(&track.sample_rate) {
+        if channels == 0 || channels > MAX_CHANNELS || !SAMPLE_RATES.contains(&track.sample_rate) {
             return Err(Error::invalid_video("the audio track has no valid channel count or sample rate"));
         }
         let inner = if track.codec == AudioCodec::Opus {

@@ -37,9 +37,10 @@ pub const MAX_SPAN_READ_BYTES: usize = 256 * 1024;
 /// Most channels accepted in a decoded stream.
 pub const MAX_CHANNELS: usize = 32;
 
-/// Highest sample rate accepted in a decoded stream (16 × 48 kHz, beyond any recording format).
-/// A header may claim any rate; the resampler's filter grows with the rate.
-pub const MAX_SAMPLE_RATE: u32 = 768_000;
+/// Sample rates accepted in a decoded stream: 1 kHz (below any recording format; lossy encoders
+/// resample to their own rate, so a claimed 11 Hz made each input frame over 4000 output frames)
+/// to 16 × 48 kHz (beyond any recording format; the resampler's filter grows with the rate).
+pub const SAMPLE_RATES: std::ops::RangeInclusive<u32> = 1_000..=768_000;
 
 /// Bytes kept of each tag value that `preserveMetadata` copies (cut at a character boundary):
 /// the tags, and the header fields patched after them at the end (the MP3 Info frame, WAV

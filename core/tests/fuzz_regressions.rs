@@ -54,3 +54,13 @@ fn wav_copy_at_a_rate_whose_byte_rate_overflows() {
     // The stream copy to WAV wrote rate × block size into the header's u32 byte rate.
     extract_all_formats(wav(16, u32::MAX, 32));
 }
+
+#[test]
+fn sample_rates_below_the_limit_are_refused_before_resampling() {
+    // A 14 KB WAV claiming 11 Hz became minutes of 48 kHz audio for the Opus encoder.
+    let e =
+        Extraction::new(SliceSource::new(wav(2, 11, 16)), &ExtractOptions::new(OutputFormat::Opus), VecSink::default())
+            .err()
+            .expect("refused");
+    assert_eq!(e.code, ErrorCode::InvalidVideo);
+}

@@ -8,7 +8,7 @@
 
 use super::PacketMuxer;
 use crate::error::{Error, Result};
-use crate::limits::{MAX_CHANNELS, MAX_SAMPLE_RATE};
+use crate::limits::{MAX_CHANNELS, SAMPLE_RATES};
 use crate::sink::ByteSink;
 
 /// The sample layout of a WAV file.
@@ -50,8 +50,7 @@ impl Wav {
     pub fn begin(sink: &mut dyn ByteSink, spec: WavSpec, info: &[u8]) -> Result<Wav> {
         // Within these limits the header's byte rate and block size fit their fields.
         let channels_ok = (1..=MAX_CHANNELS).contains(&usize::from(spec.channels));
-        if !channels_ok || !(1..=MAX_SAMPLE_RATE).contains(&spec.sample_rate) || !matches!(spec.bits, 8 | 16 | 24 | 32)
-        {
+        if !channels_ok || !SAMPLE_RATES.contains(&spec.sample_rate) || !matches!(spec.bits, 8 | 16 | 24 | 32) {
             return Err(Error::invalid_video("the audio has no valid PCM layout for WAV"));
         }
         let header = header(spec, info);
