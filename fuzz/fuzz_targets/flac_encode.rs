@@ -21,7 +21,8 @@ struct Input {
 fuzz_target!(|i: Input| {
     let channels = usize::from(i.channels % 8) + 1;
     let bits = u32::from(i.bits % 17) + 8;
-    let rate = i.rate % 655_350 + 1;
+    // FLAC's rates (to 655350 Hz) that the engine decodes (from 1 kHz).
+    let rate = i.rate % (655_350 - 1_000 + 1) + 1_000;
     // Whole frames of values within `bits`.
     let frames = i.samples.len() / channels;
     let samples: Vec<i32> = i.samples[..frames * channels].iter().map(|&s| (s << (32 - bits)) >> (32 - bits)).collect();
