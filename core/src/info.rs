@@ -77,6 +77,22 @@ pub enum AudioCodec {
 }
 
 impl AudioCodec {
+    /// Every codec, `Other` last.
+    pub const ALL: [AudioCodec; 12] = [
+        AudioCodec::Aac,
+        AudioCodec::Mp3,
+        AudioCodec::Mp2,
+        AudioCodec::Opus,
+        AudioCodec::Vorbis,
+        AudioCodec::Flac,
+        AudioCodec::Alac,
+        AudioCodec::Pcm,
+        AudioCodec::Adpcm,
+        AudioCodec::Ac3,
+        AudioCodec::Eac3,
+        AudioCodec::Other,
+    ];
+
     /// Short name, e.g. `aac`.
     pub fn as_str(self) -> &'static str {
         match self {

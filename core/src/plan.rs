@@ -216,22 +216,7 @@ fn select_track(info: &MediaInfo, wanted: Option<usize>) -> Result<&TrackInfo> {
 }
 
 pub(crate) fn codec_of(track: &TrackInfo) -> AudioCodec {
-    [
-        AudioCodec::Aac,
-        AudioCodec::Mp3,
-        AudioCodec::Mp2,
-        AudioCodec::Opus,
-        AudioCodec::Vorbis,
-        AudioCodec::Flac,
-        AudioCodec::Alac,
-        AudioCodec::Pcm,
-        AudioCodec::Adpcm,
-        AudioCodec::Ac3,
-        AudioCodec::Eac3,
-    ]
-    .into_iter()
-    .find(|c| c.as_str() == track.codec)
-    .unwrap_or(AudioCodec::Other)
+    AudioCodec::ALL.into_iter().find(|c| c.as_str() == track.codec).unwrap_or(AudioCodec::Other)
 }
 
 /// PCM sample formats WAV stores byte for byte.

@@ -6,24 +6,10 @@
 use converso_core::{plan, AudioCodec, Container, ExtractOptions, MediaInfo, Tags, TrackInfo, TrackKind};
 use libfuzzer_sys::fuzz_target;
 
-const CODECS: [AudioCodec; 12] = [
-    AudioCodec::Aac,
-    AudioCodec::Mp3,
-    AudioCodec::Mp2,
-    AudioCodec::Opus,
-    AudioCodec::Vorbis,
-    AudioCodec::Flac,
-    AudioCodec::Alac,
-    AudioCodec::Pcm,
-    AudioCodec::Adpcm,
-    AudioCodec::Ac3,
-    AudioCodec::Eac3,
-    AudioCodec::Other,
-];
 const PROFILES: [Option<&str>; 4] = [None, Some("lc"), Some("he"), Some("f32le")];
 
 fn media(d: &[u8; 8]) -> MediaInfo {
-    let codec = CODECS[usize::from(d[0]) % CODECS.len()];
+    let codec = AudioCodec::ALL[usize::from(d[0]) % AudioCodec::ALL.len()];
     let track = TrackInfo {
         index: 0,
         audio_index: Some(0),

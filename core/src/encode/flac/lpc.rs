@@ -202,60 +202,53 @@ pub(crate) fn lpc_residual(x: &[i32], q: &Quantized, out: &mut Vec<i32>) -> bool
     let peak = x.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
     let gain: u64 = q.coefs.iter().map(|v| u64::from(v.unsigned_abs())).sum();
     let narrow = gain * u64::from(peak) < 1 << 31;
-    // One monomorphised loop per order keeps the inner product unrolled.
-    match (q.coefs.len(), narrow) {
-        (1, true) => residual_32::<1>(x, &c, q.shift, out),
-        (2, true) => residual_32::<2>(x, &c, q.shift, out),
-        (3, true) => residual_32::<3>(x, &c, q.shift, out),
-        (4, true) => residual_32::<4>(x, &c, q.shift, out),
-        (5, true) => residual_32::<5>(x, &c, q.shift, out),
-        (6, true) => residual_32::<6>(x, &c, q.shift, out),
-        (7, true) => residual_32::<7>(x, &c, q.shift, out),
-        (_, true) => residual_32::<8>(x, &c, q.shift, out),
-        (1, false) => residual_64::<1>(x, &c, q.shift, out),
-        (2, false) => residual_64::<2>(x, &c, q.shift, out),
-        (3, false) => residual_64::<3>(x, &c, q.shift, out),
-        (4, false) => residual_64::<4>(x, &c, q.shift, out),
-        (5, false) => residual_64::<5>(x, &c, q.shift, out),
-        (6, false) => residual_64::<6>(x, &c, q.shift, out),
-        (7, false) => residual_64::<7>(x, &c, q.shift, out),
-        (_, false) => residual_64::<8>(x, &c, q.shift, out),
+    // One monomorphised loop per order and width keeps the inner product unrolled.
+    macro_rules! by_order {
+        ($acc:ty) => {
+            match q.coefs.len() {
+                1 => residual_n::<1, $acc>(x, &c, q.shift, out),
+                2 => residual_n::<2, $acc>(x, &c, q.shift, out),
+                3 => residual_n::<3, $acc>(x, &c, q.shift, out),
+                4 => residual_n::<4, $acc>(x, &c, q.shift, out),
+                5 => residual_n::<5, $acc>(x, &c, q.shift, out),
+                6 => residual_n::<6, $acc>(x, &c, q.shift, out),
+                7 => residual_n::<7, $acc>(x, &c, q.shift, out),
+                _ => residual_n::<8, $acc>(x, &c, q.shift, out),
+            }
+        };
+    }
+    if narrow {
+        by_order!(i32)
+    } else {
+        by_order!(i64)
     }
 }
 
-/// The residual with 32-bit sums (the caller checked they cannot overflow): each residual
-/// from the samples before it, no dependency between residuals, so the loop vectorises.
-fn residual_32<const N: usize>(x: &[i32], c: &[i32; MAX_LPC_ORDER], shift: u32, out: &mut Vec<i32>) -> bool {
+/// The residual with sums in `A` (`i32` only where the caller checked they cannot overflow):
+/// each residual from the samples before it, no dependency between residuals, so the loop
+/// vectorises.
+fn residual_n<const N: usize, A>(x: &[i32], c: &[i32; MAX_LPC_ORDER], shift: u32, out: &mut Vec<i32>) -> bool
+where
+    A: Copy
+        + Default
+        + From<i32>
+        + Into<i64>
+        + std::ops::Mul<Output = A>
+        + std::ops::AddAssign
+        + std::ops::Shr<u32, Output = A>,
+{
     out.clear();
-    let m = x.len().saturating_sub(N);
-    out.resize(m, 0);
-    let target = &x[N..];
+    out.resize(x.len().saturating_sub(N), 0);
     let mut ok = true;
-    for (i, (o, &t)) in out.iter_mut().zip(target).enumerate() {
+    for (i, (o, &t)) in out.iter_mut().zip(&x[N.min(x.len())..]).enumerate() {
         let past = &x[i..i + N];
-        let mut sum = 0i32;
+        let mut sum = A::default();
         for j in 0..N {
-            sum += c[j] * past[N - 1 - j];
+            sum += A::from(c[j]) * A::from(past[N - 1 - j]);
         }
-        let r = i64::from(t) - i64::from(sum >> shift);
+        let r = i64::from(t) - (sum >> shift).into();
         ok &= r.unsigned_abs() < 1 << 30;
         *o = r as i32;
-    }
-    ok
-}
-
-fn residual_64<const N: usize>(x: &[i32], c: &[i32; MAX_LPC_ORDER], shift: u32, out: &mut Vec<i32>) -> bool {
-    out.clear();
-    out.reserve(x.len().saturating_sub(N));
-    let mut ok = true;
-    for w in x.windows(N + 1) {
-        let mut sum = 0i64;
-        for j in 0..N {
-            sum += i64::from(c[j]) * i64::from(w[N - 1 - j]);
-        }
-        let r = i64::from(w[N]) - (sum >> shift);
-        ok &= r.unsigned_abs() < 1 << 30;
-        out.push(r as i32);
     }
     ok
 }
