@@ -38,6 +38,11 @@ fn best_param(sum: u64, n: u64) -> (u32, u64) {
         .unwrap_or((k0.min(30), cost(k0.min(30))))
 }
 
+/// Estimated bits for `n` residuals in one partition whose zigzag values sum to `sum`.
+pub(crate) fn single_partition_bits(sum: u64, n: usize) -> u64 {
+    best_param(sum, n as u64).1
+}
+
 /// Plans the coding of `residual`, the last `block − predictor_order` samples of a block.
 pub(crate) fn plan(residual: &[i32], block: usize, predictor_order: usize, sums: &mut Vec<u64>) -> RicePlan {
     // Finest usable partition order: partitions must divide the block and the first one must
