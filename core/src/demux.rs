@@ -1,4 +1,5 @@
-//! Demuxing through symphonia: the only module, with `decode.rs`, that names symphonia types.
+//! Demuxing through symphonia: the only module, with `transcode::decode`, that names symphonia
+//! types.
 //!
 //! It opens a [`ByteSource`], refuses containers we cannot read (see `sniff`), and translates
 //! symphonia's tracks and packets into converso's own types, adding what symphonia's readers
@@ -32,8 +33,10 @@ use crate::source::{read_full, ByteSource};
 /// A source the demuxer can open more than once (probe, then extract).
 pub(crate) type SharedSource = Arc<Mutex<Box<dyn ByteSource>>>;
 
-/// Everything about an audio track that muxers and decoders need.
+/// Everything about an audio track that muxers and decoders need (some fields only decoders
+/// read, and copy-only builds have none).
 #[derive(Clone)]
+#[cfg_attr(not(feature = "transcode"), allow(dead_code))]
 pub(crate) struct AudioTrack {
     /// The public description.
     pub info: TrackInfo,
@@ -63,6 +66,7 @@ impl AudioTrack {
 }
 
 /// One compressed packet.
+#[cfg_attr(not(feature = "transcode"), allow(dead_code))]
 pub(crate) struct Packet {
     pub track_id: u32,
     pub pts: i64,

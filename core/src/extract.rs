@@ -5,10 +5,11 @@
 //! steps, an edge job checks its CPU budget. Dropping the extraction cancels it; the caller owns
 //! the sink and discards what was written.
 //!
-//! With `normalize` the work is two passes over the input (see `loudness`): the first decodes
-//! the whole track and measures it, writing nothing after the header; the second opens the
-//! input again from its start and writes the output with the gain applied. Progress runs over
-//! both: the measuring pass is the first half.
+//! The chosen track's packets go through a [`Pipeline`]: a copy muxer, or (with the `transcode`
+//! feature) a decoder and an encoder. With `normalize` the work is two passes over the input:
+//! the first decodes the whole track and measures it, writing nothing after the header; the
+//! second opens the input again from its start and writes the output with the gain applied.
+//! Progress runs over both: the measuring pass is the first half.
 
 use std::sync::{Arc, Mutex};
 
@@ -16,19 +17,11 @@ use serde::Serialize;
 
 use crate::codec::aac::AdtsConfig;
 use crate::codec::{opus, vorbis};
-use crate::decode::Decoder;
-use crate::demux::{AudioTrack, Demuxer, SharedSource, Wanted};
-use crate::encode::aac::AacEncoder;
-use crate::encode::flac::FlacEncoder;
-use crate::encode::mp3::Mp3Encoder;
-use crate::encode::opus::OpusEncoder;
-use crate::encode::vorbis::VorbisEncoder;
-use crate::encode::wav::WavEncoder;
-use crate::encode::{Encoder, Lossy, Prep};
+use crate::demux::{AudioTrack, Demuxer, Packet, SharedSource, Wanted};
 use crate::error::{Error, Result};
-use crate::info::{AudioCodec, MediaInfo, Tags};
+use crate::info::{MediaInfo, Tags};
 use crate::limits::PACKETS_PER_STEP;
-use crate::loudness::{Gain, Meter, Normalization};
+use crate::loudness::Normalization;
 use crate::mux::adts::Adts;
 use crate::mux::flac::FlacCopy;
 use crate::mux::ogg::{Granules, Ogg};
@@ -37,9 +30,10 @@ use crate::mux::wav::{default_channel_mask, Wav, WavSpec};
 use crate::mux::{PacketMuxer, RawFrames};
 use crate::options::{ExtractOptions, OutputFormat};
 use crate::plan::{plan, Mode, Plan};
-use crate::quality;
 use crate::sink::ByteSink;
 use crate::source::ByteSource;
+#[cfg(feature = "transcode")]
+use crate::transcode::Transcode;
 
 /// What one [`Extraction::step`] reached.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,43 +62,37 @@ pub struct Summary {
     pub normalization: Option<Normalization>,
 }
 
-enum Pipeline {
-    Copy(Box<dyn PacketMuxer>),
-    Transcode {
-        decoder: Box<Decoder>,
-        encoder: Box<dyn Encoder>,
-        samples: Vec<i32>,
-        frames: u64,
-        /// `normalize`'s gain, once measured.
-        gain: Option<Gain>,
-    },
+/// What becomes of the chosen track's packets on their way to the output.
+pub(crate) trait Pipeline {
+    /// Passes over the input: 2 when the whole track is measured before any of it is written.
+    fn passes(&self) -> u32 {
+        1
+    }
+    /// Takes one packet of the track.
+    fn packet(&mut self, sink: &mut dyn ByteSink, packet: &Packet) -> Result<()>;
+    /// Ends a pass: `None` when the input is to be read again, else what the output holds.
+    fn end_pass(&mut self, sink: &mut dyn ByteSink) -> Result<Option<Made>>;
 }
 
-/// Where an extraction is. Without `normalize` there is one pass, writing the output.
-enum Pass {
-    /// Decoding and measuring the whole track; nothing is written.
-    Measure(Box<Measure>),
-    /// Measured: the next step opens the input again from its start.
-    Rewind(Normalization),
-    /// Writing the output.
-    Output,
+/// What a [`Pipeline`] made, for the [`Summary`].
+#[derive(Default)]
+pub(crate) struct Made {
+    pub skipped_packets: u64,
+    pub duration: Option<f64>,
+    pub normalization: Option<Normalization>,
 }
 
-/// `normalize`'s first pass: its own decoder, and a meter fed what the encoder will be fed.
-struct Measure {
-    decoder: Decoder,
-    meter: Meter,
-    samples: Vec<i32>,
-    packets: u64,
-}
+/// Stream copy: the output's container takes each packet as it is.
+impl<M: PacketMuxer> Pipeline for M {
+    fn packet(&mut self, sink: &mut dyn ByteSink, packet: &Packet) -> Result<()> {
+        self.write_packet(sink, &packet.data)?;
+        self.trim_end(u64::from(packet.trim_end));
+        Ok(())
+    }
 
-impl Measure {
-    fn new(track: &AudioTrack, format: OutputFormat, bits: u32) -> Result<Measure> {
-        let decoder = Decoder::new(track, bits)?;
-        let channels = decoder.channels();
-        let (out_channels, rate) = encoded_layout(format, track, channels);
-        let prep = Prep::new(channels, track.sample_rate, bits, out_channels, rate)?;
-        Ok(Measure { decoder, meter: Meter::new(prep, out_channels, rate)?, samples: Vec::new(), packets: 0 })
+    fn end_pass(&mut self, sink: &mut dyn ByteSink) -> Result<Option<Made>> {
+        self.finish(sink)?;
+        Ok(Some(Made::default()))
     }
 }
 
@@ -120,18 +108,19 @@ pub fn probe(source: impl ByteSource + 'static) -> Result<MediaInfo> {
 
 /// An extraction in progress.
 pub struct Extraction<K: ByteSink> {
-    /// The input, opened again for `normalize`'s second pass.
+    /// The input, opened again for a second pass.
     shared: SharedSource,
     demuxer: Demuxer,
     track: AudioTrack,
     info: MediaInfo,
     plan: Plan,
     sink: CountingSink<K>,
-    pipeline: Pipeline,
-    pass: Pass,
-    /// Bits of the decoded samples (what the gain is applied to).
-    bits: u32,
-    normalization: Option<Normalization>,
+    pipeline: Box<dyn Pipeline>,
+    /// The pass over the input under way, from 0.
+    pass: u32,
+    /// A pass has ended and the next step opens the input again from its start.
+    rewind: bool,
+    /// Packets of the track read in this pass.
     packets: u64,
     progress: f64,
     done: bool,
@@ -141,7 +130,8 @@ impl<K: ByteSink> Extraction<K> {
     /// Probes `source`, plans for `options` and writes the output's header to `sink`.
     ///
     /// Errors: `INVALID_VIDEO` (unreadable input, no audio, undecodable audio) and
-    /// `INVALID_OUTPUT` (bad options, an output that cannot be produced).
+    /// `INVALID_OUTPUT` (bad options, an output that cannot be produced, or one that needs
+    /// re-encoding in a build without the `transcode` feature).
     pub fn new(source: impl ByteSource + 'static, options: &ExtractOptions, sink: K) -> Result<Self> {
         let shared: SharedSource = Arc::new(Mutex::new(Box::new(source)));
         let mut probed = Demuxer::open(&shared, Wanted::Audio)?;
@@ -154,28 +144,22 @@ impl<K: ByteSink> Extraction<K> {
             .cloned()
             .ok_or_else(|| Error::extraction_failed("the chosen track is not an audio track"))?;
         let info = probed.info;
-        // A fresh reader for the run: measuring bitrates consumed packets. It reads the chosen
-        // track's samples only.
-        let demuxer = Demuxer::open(&shared, Wanted::Track(track.id))?;
         let mut sink = CountingSink { inner: sink, bytes: 0 };
         let tags = match options.preserve_metadata {
             true => tags::of_source(&info, &track.info),
             false => Tags::default(),
         };
-        let bits = output_bits(&track, plan.format);
-        let pipeline = match &plan.mode {
-            Mode::Copy => Pipeline::Copy(copy_muxer(&mut sink, &track, plan.format, &tags)?),
-            Mode::Transcode { .. } => {
-                let decoder = Box::new(Decoder::new(&track, bits)?);
-                let encoder = encoder(&mut sink, &track, &plan, bits, decoder.channels(), &tags)?;
-                Pipeline::Transcode { decoder, encoder, samples: Vec::new(), frames: 0, gain: None }
-            }
+        // Whether to re-encode is decided here, once: copy-only builds refuse it.
+        let pipeline: Box<dyn Pipeline> = match &plan.mode {
+            Mode::Copy => copy_muxer(&mut sink, &track, plan.format, &tags)?,
+            #[cfg(feature = "transcode")]
+            Mode::Transcode { .. } => Box::new(Transcode::begin(&mut sink, &track, &plan, &tags, options.normalize)?),
+            #[cfg(not(feature = "transcode"))]
+            Mode::Transcode { reason } => return Err(copy_only(&info, &plan, reason)),
         };
-        // The plan re-encodes whenever `normalize` is set.
-        let pass = match (&pipeline, options.normalize) {
-            (Pipeline::Transcode { .. }, true) => Pass::Measure(Box::new(Measure::new(&track, plan.format, bits)?)),
-            _ => Pass::Output,
-        };
+        // A fresh reader for the run: measuring bitrates consumed packets. It reads the chosen
+        // track's samples only.
+        let demuxer = Demuxer::open(&shared, Wanted::Track(track.id))?;
         Ok(Extraction {
             shared,
             demuxer,
@@ -184,9 +168,8 @@ impl<K: ByteSink> Extraction<K> {
             plan,
             sink,
             pipeline,
-            pass,
-            bits,
-            normalization: None,
+            pass: 0,
+            rewind: false,
             packets: 0,
             progress: 0.0,
             done: false,
@@ -216,7 +199,7 @@ impl<K: ByteSink> Extraction<K> {
     /// what an index at the end needs) now; a step that fails here because input was missing
     /// can be called again once it is there.
     pub fn rereads_input(&self) -> bool {
-        matches!(self.pass, Pass::Rewind(_))
+        self.rewind
     }
 
     /// Does a bounded amount of work.
@@ -235,16 +218,43 @@ impl<K: ByteSink> Extraction<K> {
         if self.done {
             return Err(Error::extraction_failed("the extraction has already ended"));
         }
-        let result = match self.pass {
-            Pass::Measure(_) => self.measure(max_packets.max(1)),
-            Pass::Rewind(_) => self.rewind(),
-            Pass::Output => self.output(max_packets.max(1)),
+        let result = match self.rewind {
+            true => self.rewind(),
+            false => self.read(max_packets.max(1)),
         };
         let retry = result.is_err() && self.rereads_input();
         if !retry && !matches!(result, Ok(Step::Progress(_))) {
             self.done = true;
         }
         result
+    }
+
+    /// Opens the input again for the next pass. On failure nothing changes, so the step can be
+    /// retried.
+    fn rewind(&mut self) -> Result<Step> {
+        self.demuxer = Demuxer::open(&self.shared, Wanted::Track(self.track.id))?;
+        self.rewind = false;
+        self.pass += 1;
+        self.packets = 0;
+        Ok(Step::Progress(self.progress))
+    }
+
+    /// Hands packets of the track to the pipeline; at the end of the input, ends the pass.
+    fn read(&mut self, max_packets: usize) -> Result<Step> {
+        let passes = f64::from(self.pipeline.passes());
+        let (base, span) = (f64::from(self.pass) / passes, 1.0 / passes);
+        for _ in 0..max_packets {
+            let Some(packet) = self.demuxer.next_packet()? else {
+                return self.end_pass(base + span);
+            };
+            if packet.track_id != self.track.id {
+                continue;
+            }
+            self.packets += 1;
+            self.advance(packet.pts, base, span);
+            self.pipeline.packet(&mut self.sink, &packet)?;
+        }
+        Ok(Step::Progress(self.progress))
     }
 
     /// Moves progress to where a packet at `pts` is, within `[base, base + span]`.
@@ -256,102 +266,24 @@ impl<K: ByteSink> Extraction<K> {
         }
     }
 
-    /// `normalize`'s first pass: decodes and measures, writes nothing.
-    fn measure(&mut self, max_packets: usize) -> Result<Step> {
-        for _ in 0..max_packets {
-            let Some(packet) = self.demuxer.next_packet()? else {
-                let Pass::Measure(m) = std::mem::replace(&mut self.pass, Pass::Output) else {
-                    return Err(Error::extraction_failed("the loudness measurement was not running"));
-                };
-                if m.packets == 0 {
-                    return Err(Error::invalid_video("the audio track has no packets"));
-                }
-                self.pass = Pass::Rewind(m.meter.finish()?);
-                self.progress = self.progress.max(0.5);
-                return Ok(Step::Progress(self.progress));
-            };
-            if packet.track_id != self.track.id {
-                continue;
-            }
-            self.advance(packet.pts, 0.0, 0.5);
-            let Pass::Measure(m) = &mut self.pass else {
-                return Err(Error::extraction_failed("the loudness measurement was not running"));
-            };
-            m.packets += 1;
-            m.samples.clear();
-            m.decoder.decode(&packet, &mut m.samples)?;
-            m.meter.add(&m.samples)?;
-        }
-        Ok(Step::Progress(self.progress))
-    }
-
-    /// Opens the input again for the second pass and sets the gain. On failure nothing changes,
-    /// so the step can be retried.
-    fn rewind(&mut self) -> Result<Step> {
-        let demuxer = Demuxer::open(&self.shared, Wanted::Track(self.track.id))?;
-        let Pass::Rewind(n) = std::mem::replace(&mut self.pass, Pass::Output) else {
-            return Err(Error::extraction_failed("the loudness measurement has not finished"));
-        };
-        self.demuxer = demuxer;
-        if let Pipeline::Transcode { gain, .. } = &mut self.pipeline {
-            *gain = Some(Gain::new(n.gain_db, self.bits));
-        }
-        self.normalization = Some(n);
-        Ok(Step::Progress(self.progress))
-    }
-
-    /// Writes the output (the second pass with `normalize`).
-    fn output(&mut self, max_packets: usize) -> Result<Step> {
-        let (base, span) = if self.normalization.is_some() { (0.5, 0.5) } else { (0.0, 1.0) };
-        for _ in 0..max_packets {
-            let Some(packet) = self.demuxer.next_packet()? else {
-                return self.finish();
-            };
-            if packet.track_id != self.track.id {
-                continue;
-            }
-            self.packets += 1;
-            self.advance(packet.pts, base, span);
-            match &mut self.pipeline {
-                Pipeline::Copy(muxer) => {
-                    muxer.write_packet(&mut self.sink, &packet.data)?;
-                    muxer.trim_end(u64::from(packet.trim_end));
-                }
-                Pipeline::Transcode { decoder, encoder, samples, frames, gain } => {
-                    samples.clear();
-                    decoder.decode(&packet, samples)?;
-                    *frames += (samples.len() / decoder.channels()) as u64;
-                    if let Some(g) = gain {
-                        g.apply(samples);
-                    }
-                    encoder.encode(&mut self.sink, samples)?;
-                }
-            }
-        }
-        Ok(Step::Progress(self.progress))
-    }
-
-    fn finish(&mut self) -> Result<Step> {
+    /// The input has ended: the pipeline ends its pass, and either the input is read again
+    /// (progress moves to `reached`) or the output is complete.
+    fn end_pass(&mut self, reached: f64) -> Result<Step> {
         if self.packets == 0 {
             return Err(Error::invalid_video("the audio track has no packets"));
         }
-        let (skipped_packets, duration) = match &mut self.pipeline {
-            Pipeline::Copy(muxer) => {
-                muxer.finish(&mut self.sink)?;
-                (0, None)
-            }
-            Pipeline::Transcode { decoder, encoder, frames, .. } => {
-                encoder.finish(&mut self.sink)?;
-                (decoder.skipped_packets, Some(*frames as f64 / f64::from(self.track.sample_rate)))
-            }
+        let Some(made) = self.pipeline.end_pass(&mut self.sink)? else {
+            self.rewind = true;
+            self.progress = self.progress.max(reached);
+            return Ok(Step::Progress(self.progress));
         };
         self.sink.finish()?;
         Ok(Step::Done(Summary {
             bytes: self.sink.bytes,
             packets: self.packets,
-            skipped_packets,
-            duration,
-            normalization: self.normalization,
+            skipped_packets: made.skipped_packets,
+            duration: made.duration,
+            normalization: made.normalization,
         }))
     }
 
@@ -376,25 +308,6 @@ impl<K: ByteSink> Extraction<K> {
     }
 }
 
-/// Bit depth of decoded samples: the source's for lossless sources, else 16.
-fn output_bits(track: &AudioTrack, format: OutputFormat) -> u32 {
-    let lossless_source = matches!(track.codec, AudioCodec::Flac | AudioCodec::Alac | AudioCodec::Pcm);
-    let bits = match track.bits_per_sample {
-        Some(b) if lossless_source && b > 16 => {
-            if b > 24 && format == OutputFormat::Wav {
-                32
-            } else {
-                24
-            }
-        }
-        _ => 16,
-    };
-    if track.info.profile.as_deref().is_some_and(|p| p.starts_with('f')) {
-        return 24;
-    }
-    bits
-}
-
 /// The stream-copy container for `format`, its header (with `tags` in the format's own form)
 /// written.
 fn copy_muxer(
@@ -402,7 +315,7 @@ fn copy_muxer(
     track: &AudioTrack,
     format: OutputFormat,
     tags: &Tags,
-) -> Result<Box<dyn PacketMuxer>> {
+) -> Result<Box<dyn Pipeline>> {
     Ok(match format {
         // ADTS has no place for tags (the plan notes it).
         OutputFormat::Aac => {
@@ -446,64 +359,19 @@ fn copy_muxer(
     })
 }
 
-/// Channels and rate the encoder is fed: the decoder's for lossless formats, the plan's (after
-/// downmix and resampling) for lossy ones.
-fn encoded_layout(format: OutputFormat, track: &AudioTrack, channels: usize) -> (usize, u32) {
-    if format.is_lossless() {
-        return (channels, track.sample_rate);
-    }
-    let out_channels = quality::encoder_channels(format, channels as u32) as usize;
-    (out_channels, quality::encoder_rate(format, track.sample_rate))
-}
-
-/// The encoder for the plan's format, its header (with `tags` in the format's own form) written.
-fn encoder(
-    sink: &mut dyn ByteSink,
-    track: &AudioTrack,
-    plan: &Plan,
-    bits: u32,
-    channels: usize,
-    tags: &Tags,
-) -> Result<Box<dyn Encoder>> {
-    // What lossy encoders are fed (the plan's rate and channels, from the decoder's own values).
-    let (out_channels, rate) = encoded_layout(plan.format, track, channels);
-    let prep = || Prep::new(channels, track.sample_rate, bits, out_channels, rate);
-    let bitrate = plan.bitrate.unwrap_or(128_000);
-    Ok(match plan.format {
-        OutputFormat::Wav => Box::new(WavEncoder::begin(
-            sink,
-            WavSpec {
-                channels: channels as u16,
-                sample_rate: track.sample_rate,
-                bits: bits as u16,
-                float: false,
-                channel_mask: default_channel_mask(channels as u32),
-            },
-            &tags::riff_info(tags),
-        )?),
-        OutputFormat::Flac => {
-            Box::new(FlacEncoder::begin(sink, track.sample_rate, channels, bits, &tags::vorbis_comments(tags))?)
-        }
-        OutputFormat::Mp3 => {
-            let id3 = tags::id3v2(tags)?;
-            Box::new(Lossy::new(prep()?, Mp3Encoder::begin(sink, rate, out_channels, bitrate / 1000, &id3)?))
-        }
-        // ADTS has no place for tags (the plan notes it).
-        OutputFormat::Aac => Box::new(Lossy::new(prep()?, AacEncoder::new(rate, out_channels, bitrate)?)),
-        OutputFormat::Opus => {
-            let comments = tags::vorbis_comments(tags);
-            let opus = OpusEncoder::begin(sink, rate, out_channels, bitrate, track.sample_rate, &comments)?;
-            Box::new(Lossy::new(prep()?, opus))
-        }
-        OutputFormat::Ogg => {
-            let mode = match plan.vbr_quality {
-                Some(q) => converso_vorbis::Mode::Quality(f32::from(q) / 10.0),
-                None => converso_vorbis::Mode::Average(bitrate),
-            };
-            let comments = tags::vorbis_comments(tags);
-            Box::new(Lossy::new(prep()?, VorbisEncoder::begin(sink, rate, out_channels, mode, &comments)?))
-        }
-    })
+/// Builds without the `transcode` feature have no decoders or encoders: a plan that re-encodes
+/// is refused, naming what it would need.
+#[cfg(not(feature = "transcode"))]
+fn copy_only(info: &MediaInfo, plan: &Plan, reason: &crate::plan::TranscodeReason) -> Error {
+    let details = serde_json::json!({ "reason": reason, "build": "copy-only" });
+    Error::invalid_output(format!(
+        "{} {} → {} needs re-encoding ({}), which the copy-only build of converso does not include",
+        info.container.as_str(),
+        plan.track.codec,
+        plan.format.as_str(),
+        reason.describe()
+    ))
+    .with_details(details.to_string())
 }
 
 /// Counts bytes on their way to the caller's sink.

@@ -5,14 +5,14 @@
 
 use crate::codec::aac::AdtsConfig;
 use crate::codec::{opus, vorbis};
-use crate::encode::flac::FlacEncoder;
-use crate::encode::Encoder;
 use crate::error::Result;
 use crate::info::{MediaInfo, Tags, TrackInfo};
 use crate::mux::ogg::{Granules, Ogg};
 use crate::mux::{flac, tags, PacketMuxer};
 use crate::sink::VecSink;
 use crate::source::SliceSource;
+use crate::transcode::encode::flac::FlacEncoder;
+use crate::transcode::encode::Encoder;
 
 /// The ADTS header of a `payload_len`-byte frame for an AudioSpecificConfig (`rate` and
 /// `channels` stand in for a missing one).

@@ -35,9 +35,7 @@
 #![warn(missing_docs)]
 
 mod codec;
-mod decode;
 mod demux;
-mod encode;
 mod error;
 mod extract;
 #[cfg(feature = "fuzzing")]
@@ -56,6 +54,8 @@ mod riff_info;
 mod sink;
 mod sniff;
 mod source;
+#[cfg(feature = "transcode")]
+mod transcode;
 
 pub use error::{Error, ErrorCode, Result};
 pub use extract::{probe, Extraction, Step, Summary};

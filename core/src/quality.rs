@@ -32,7 +32,7 @@
 //! Channels: mono and stereo are kept everywhere. aac keeps 3.0, 5.0, 5.1 and 7.1 (AAC's channel
 //! configurations 3, 5, 6 and 7), opus and ogg any layout of up to eight channels (Vorbis channel
 //! order); every other layout, and anything above stereo for mp3, is downmixed to stereo (see
-//! `encode::downmix`).
+//! `transcode::encode::downmix`).
 
 use crate::error::{Error, Result};
 use crate::options::{OutputFormat, Quality};
@@ -52,7 +52,7 @@ const OPUS_MAX_BPS: u32 = 510_000;
 /// Lowest and highest kbps (per channel for Vorbis).
 type KbpsRange = (u32, u32);
 /// Vorbis VBR qualities of the levels low, medium, high, extreme (libvorbis's −1…10 scale).
-const VORBIS_QUALITIES: [u8; 4] = [2, 4, 6, 9];
+pub(crate) const VORBIS_QUALITIES: [u8; 4] = [2, 4, 6, 9];
 /// Average bitrates libvorbis's encoder set-ups (vorbisenc's templates) cover, per band of sample
 /// rates: the band's lowest rate, then the lowest and highest kbps per channel for stereo
 /// (coupled) and for every other channel count (uncoupled). 5.1 at 40 kHz and above has a set-up
@@ -315,24 +315,6 @@ mod tests {
         assert_eq!(encoder_rate(OutputFormat::Ogg, 37800), 37800);
         assert_eq!(encoder_rate(OutputFormat::Ogg, 96000), 48000);
         assert_eq!(encoder_rate(OutputFormat::Ogg, 7350), 8000);
-    }
-
-    /// The average-bitrate table says exactly what libvorbis accepts (to the kbps) at the rates
-    /// ogg output is encoded at, for one to eight channels; every quality level is accepted.
-    #[test]
-    fn vorbis_table_matches_libvorbis() {
-        use converso_vorbis::{supports, Mode};
-        for rate in [8000, 8500, 11025, 12000, 16000, 22050, 24000, 32000, 37800, 44100, 48000] {
-            for ch in 1..=8 {
-                let (lo, hi) = vorbis_range(rate, ch);
-                let abr = |b: u32| supports(ch, rate, Mode::Average(b));
-                assert!(abr(lo) && abr(hi), "{ch} ch {rate} Hz: {lo}..{hi}");
-                assert!(!abr(lo - 1000) && !abr(hi + 1000), "{ch} ch {rate} Hz: {lo}..{hi} is not the widest");
-                for q in VORBIS_QUALITIES {
-                    assert!(supports(ch, rate, Mode::Quality(f32::from(q) / 10.0)), "{ch} ch {rate} Hz q{q}");
-                }
-            }
-        }
     }
 
     #[test]

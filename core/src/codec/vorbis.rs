@@ -104,23 +104,6 @@ pub(crate) fn write_comment_list(out: &mut Vec<u8>, comments: &[String]) {
     }
 }
 
-/// Vorbis channel order (Vorbis I §4.3.9, also Opus's mapping family 1: RFC 7845 §5.1.1.2) from
-/// the decoders' WAV order (`mux::wav::default_channel_mask`): for each Vorbis channel, its index
-/// in a WAV-order frame. One to eight channels.
-pub(crate) fn channel_order(channels: usize) -> Option<&'static [usize]> {
-    Some(match channels {
-        1 => &[0],
-        2 => &[0, 1],
-        3 => &[0, 2, 1],                // FL FR FC → L C R
-        4 => &[0, 1, 2, 3],             // FL FR BL BR
-        5 => &[0, 2, 1, 3, 4],          // FL FR FC BL BR → FL C FR RL RR
-        6 => &[0, 2, 1, 4, 5, 3],       // FL FR FC LFE BL BR → FL C FR RL RR LFE
-        7 => &[0, 2, 1, 4, 5, 6, 3],    // FL FR FC LFE BL BR BC → FL C FR SL SR RC LFE
-        8 => &[0, 2, 1, 6, 7, 4, 5, 3], // FL FR FC LFE BL BR SL SR → FL C FR SL SR RL RR LFE
-        _ => return None,
-    })
-}
-
 /// Per-packet block sizes of one stream.
 #[derive(Clone, Debug)]
 pub(crate) struct BlockSizes {

@@ -78,17 +78,6 @@ impl Ogg {
         Ok(sink.write(&bytes)?)
     }
 
-    /// Granule position after the last packet written (before any end trim).
-    pub fn granule(&self) -> u64 {
-        self.granule
-    }
-
-    /// Sets the highest granule the last page may carry: the presented length of a stream
-    /// whose encoder knows it only at the end.
-    pub fn limit_end(&mut self, granule: u64) {
-        self.end_limit = Some(granule);
-    }
-
     fn samples(&mut self, data: &[u8]) -> Result<u64> {
         let bad = |codec: &str| Error::extraction_failed(format!("the source has a malformed {codec} packet"));
         Ok(match &mut self.granules {
@@ -102,6 +91,21 @@ impl Ogg {
                 n
             }
         })
+    }
+}
+
+/// For the encoders, which write through the same pages (`transcode`).
+#[cfg_attr(not(feature = "transcode"), allow(dead_code))]
+impl Ogg {
+    /// Granule position after the last packet written (before any end trim).
+    pub fn granule(&self) -> u64 {
+        self.granule
+    }
+
+    /// Sets the highest granule the last page may carry: the presented length of a stream
+    /// whose encoder knows it only at the end.
+    pub fn limit_end(&mut self, granule: u64) {
+        self.end_limit = Some(granule);
     }
 }
 

@@ -5,7 +5,7 @@
 //! Channels: mono and stereo in one stream (mapping family 0); three to eight channels as a
 //! multistream in Vorbis channel order (mapping family 1: coupled pairs for the front and
 //! surround pairs, mono streams for centre and LFE), reordered here from WAV order
-//! (`codec::vorbis::channel_order`).
+//! (`encode::vorbis_channel_order`).
 //!
 //! Framing: 20 ms packets. Length: the encoder's lookahead (`OpusHead` pre-skip, 312 samples at
 //! 48 kHz for the audio application) is taken off the start by decoders; the input is padded
@@ -15,9 +15,8 @@
 
 use opus_pure::{Application, OpusMSEncoder, MAX_PACKET_BYTES};
 
-use super::FloatEncoder;
+use super::{vorbis_channel_order, FloatEncoder};
 use crate::codec::opus::tags_packet;
-use crate::codec::vorbis;
 use crate::error::{Error, Result};
 use crate::mux::ogg::{Granules, Ogg};
 use crate::mux::PacketMuxer;
@@ -77,7 +76,7 @@ impl OpusEncoder {
             (Codec::Single(Box::new(enc)), lookahead, opus_head(channels as u8, pre_skip, source_rate, None), None)
         } else {
             let order =
-                vorbis::channel_order(channels).ok_or_else(|| refused(opus_pure::Error::InvalidArgument("layout")))?;
+                vorbis_channel_order(channels).ok_or_else(|| refused(opus_pure::Error::InvalidArgument("layout")))?;
             let mut enc = OpusMSEncoder::new(rate as i32, channels, 1, Application::Audio).map_err(refused)?;
             enc.set_bitrate(bitrate as i32);
             let lookahead = enc.streams()[0].lookahead() as u64;

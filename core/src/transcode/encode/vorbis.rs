@@ -4,7 +4,7 @@
 //!
 //! Modes: a VBR quality (the quality levels, libvorbis's scale: `low` 2 … `extreme` 9) or an
 //! average bitrate (`bitrate`), see `quality`. Channels: one to eight, reordered from WAV order
-//! to Vorbis order (`codec::vorbis::channel_order`); libvorbis has a 5.1 set-up of its own and
+//! to Vorbis order (`encode::vorbis_channel_order`); libvorbis has a 5.1 set-up of its own and
 //! codes other layouts channel by channel, stereo with channel coupling.
 //!
 //! Headers: libvorbis's identification and setup headers, and a comment header of converso's
@@ -15,7 +15,7 @@
 
 use converso_vorbis::Mode;
 
-use super::FloatEncoder;
+use super::{vorbis_channel_order, FloatEncoder};
 use crate::codec::vorbis::{self, BlockSizes, Headers};
 use crate::error::{Error, Result};
 use crate::mux::ogg::{Granules, Ogg};
@@ -47,7 +47,7 @@ impl VorbisEncoder {
             Mode::Quality(q) => format!("{channels} ch {rate} Hz, quality {:.0}", q * 10.0),
             Mode::Average(b) => format!("{channels} ch {rate} Hz, {b} bps"),
         };
-        let order = vorbis::channel_order(channels)
+        let order = vorbis_channel_order(channels)
             .ok_or_else(|| Error::invalid_output("Vorbis output carries one to eight channels").with_details(what()))?;
         let (enc, h) = converso_vorbis::Encoder::new(channels as u32, rate, mode).map_err(|e| {
             Error::invalid_output("Vorbis cannot store this audio").with_details(format!("{}: {e}", what()))
@@ -143,5 +143,24 @@ mod tests {
         let e = VorbisEncoder::begin(&mut sink, 44_100, 2, Mode::Average(900_000), &[]).err().unwrap();
         assert_eq!(e.code, crate::ErrorCode::InvalidOutput);
         assert!(e.details.unwrap().contains("vorbis_encode_setup_managed"));
+    }
+
+    /// The average-bitrate table says exactly what libvorbis accepts (to the kbps) at the rates
+    /// ogg output is encoded at, for one to eight channels; every quality level is accepted.
+    #[test]
+    fn vorbis_table_matches_libvorbis() {
+        use crate::quality::{vorbis_range, VORBIS_QUALITIES};
+        use converso_vorbis::supports;
+        for rate in [8000, 8500, 11025, 12000, 16000, 22050, 24000, 32000, 37800, 44100, 48000] {
+            for ch in 1..=8 {
+                let (lo, hi) = vorbis_range(rate, ch);
+                let abr = |b: u32| supports(ch, rate, Mode::Average(b));
+                assert!(abr(lo) && abr(hi), "{ch} ch {rate} Hz: {lo}..{hi}");
+                assert!(!abr(lo - 1000) && !abr(hi + 1000), "{ch} ch {rate} Hz: {lo}..{hi} is not the widest");
+                for q in VORBIS_QUALITIES {
+                    assert!(supports(ch, rate, Mode::Quality(f32::from(q) / 10.0)), "{ch} ch {rate} Hz q{q}");
+                }
+            }
+        }
     }
 }
