@@ -322,7 +322,7 @@ fn copy_muxer(
             Box::new(Adts::new(AdtsConfig::from_asc(&track.extra_data, track.sample_rate, track.channels)?))
         }
         OutputFormat::Mp3 => {
-            sink.write(&tags::id3v2(tags)?)?;
+            sink.write(&tags::id3v2(tags))?;
             Box::new(RawFrames)
         }
         OutputFormat::Flac => Box::new(FlacCopy::begin(sink, &track.extra_data, &tags::vorbis_comments(tags))?),

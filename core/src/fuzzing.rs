@@ -165,7 +165,7 @@ pub struct TagForms {
     /// `KEY=value` Vorbis comments.
     pub vorbis: Vec<String>,
     /// The ID3v2.4 tag.
-    pub id3v2: Result<Vec<u8>>,
+    pub id3v2: Vec<u8>,
     /// The RIFF `LIST`/`INFO` chunk.
     pub riff_info: Vec<u8>,
 }

@@ -28,7 +28,7 @@ fuzz_target!(|fields: [Option<String>; 6]| {
     wav.extend_from_slice(b"data\0\0\0\0");
     assert_eq!(&riff_info_tags(&wav), w);
 
-    let id3 = forms.id3v2.expect("the ID3 tag is written");
+    let id3 = forms.id3v2;
     if w.is_empty() {
         assert!(id3.is_empty());
         return;

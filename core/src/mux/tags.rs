@@ -7,9 +7,11 @@
 //! | `wav` | `LIST`/`INFO` chunk before the samples | `INAM` | `IART` | `IPRD` | `ICRD` | `ICMT` | `ILNG` |
 //! | `aac` | none: ADTS has no place for tags (the plan says so) | | | | | | |
 //!
-//! The ID3v2 tag comes from the `id3` crate, which encodes to any writer. Vorbis comments and
-//! RIFF `INFO` are a few length-prefixed strings, written here (`codec::vorbis` already writes
-//! the comment list for the Ogg headers; no RIFF crate writes to a stream without `Seek`).
+//! All three are a few length-prefixed strings, written here. The ID3v2.4 tag is six frames in
+//! UTF-8 (text frames, and `COMM` with its language): the `id3` crate wrote it before, but took
+//! some 50 KB of code into the browser package with `flate2` for compressed frames never
+//! written; the tests check the bytes against it. `codec::vorbis` already writes the comment list
+//! for the Ogg headers; no RIFF crate writes to a stream without `Seek`.
 //! `ILNG` is not among the `INFO` ids of the original RIFF specification (which has no language
 //! id); it is the one ffmpeg, symphonia and exiftool read and write for a language. `INFO`
 //! strings are written as UTF-8, as ffmpeg writes and reads them.
@@ -18,7 +20,6 @@
 //! to [`MAX_TAG_BYTES`] (at a character boundary), so headers that are patched at the end stay
 //! near the start of the output.
 
-use crate::error::{Error, Result};
 use crate::info::{MediaInfo, Tags, TrackInfo};
 use crate::limits::MAX_TAG_BYTES;
 
@@ -58,33 +59,37 @@ pub(crate) fn vorbis_comments(t: &Tags) -> Vec<String> {
     fields(t, ["TITLE", "ARTIST", "ALBUM", "DATE", "COMMENT", "LANGUAGE"]).map(|(k, v)| format!("{k}={v}")).collect()
 }
 
-/// An ID3v2.4 tag, or nothing when no tag is set.
-pub(crate) fn id3v2(t: &Tags) -> Result<Vec<u8>> {
-    use id3::frame::{Comment, Content, Frame};
-    use id3::TagLike;
+/// An ID3v2.4 tag (no padding, no unsynchronisation), or nothing when no tag is set.
+pub(crate) fn id3v2(t: &Tags) -> Vec<u8> {
     if t.is_empty() {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    let mut tag = id3::Tag::new();
+    let mut frames = Vec::new();
     for (id, v) in fields(t, ["TIT2", "TPE1", "TALB", "TDRC", "COMM", "TLAN"]) {
-        let frame = match id {
-            "COMM" => {
-                // The comment's language field takes an ISO 639-2 code; "und" when there is none.
-                let lang = t.language.as_deref().filter(|l| l.len() == 3 && l.bytes().all(|b| b.is_ascii_alphabetic()));
-                let lang = lang.unwrap_or("und").to_ascii_lowercase();
-                Frame::with_content(
-                    "COMM",
-                    Content::Comment(Comment { lang, description: String::new(), text: v.into() }),
-                )
-            }
-            _ => Frame::text(id, v),
-        };
-        tag.add_frame(frame);
+        let mut body = vec![3]; // UTF-8
+        if id == "COMM" {
+            // The comment's language field takes an ISO 639-2 code; "und" when there is none.
+            // Then an empty description, ended by a NUL.
+            let lang = t.language.as_deref().filter(|l| l.len() == 3 && l.bytes().all(|b| b.is_ascii_alphabetic()));
+            body.extend_from_slice(lang.unwrap_or("und").to_ascii_lowercase().as_bytes());
+            body.push(0);
+        }
+        body.extend_from_slice(v.as_bytes());
+        frames.extend_from_slice(id.as_bytes());
+        frames.extend_from_slice(&syncsafe(body.len()));
+        frames.extend_from_slice(&[0, 0]); // frame flags
+        frames.extend_from_slice(&body);
     }
-    let mut out = Vec::new();
-    tag.write_to(&mut out, id3::Version::Id3v24)
-        .map_err(|e| Error::extraction_failed("the ID3 tag could not be written").with_details(e.to_string()))?;
-    Ok(out)
+    let mut tag = b"ID3\x04\x00\x00".to_vec(); // version 2.4.0, no flags
+    tag.extend_from_slice(&syncsafe(frames.len()));
+    tag.extend_from_slice(&frames);
+    tag
+}
+
+/// An ID3v2 size: 28 bits, seven to a byte (values are cut, so a tag stays far below 256 MB).
+fn syncsafe(n: usize) -> [u8; 4] {
+    let n = n as u32;
+    [(n >> 21) as u8 & 0x7f, (n >> 14) as u8 & 0x7f, (n >> 7) as u8 & 0x7f, n as u8 & 0x7f]
 }
 
 /// A RIFF `LIST` chunk of type `INFO`, or nothing when no tag is set.
@@ -148,9 +153,37 @@ mod tests {
         assert!(riff_info(&Tags::default()).is_empty());
     }
 
+    /// The bytes the `id3` crate writes for the same frames.
+    fn id3_crate(t: &Tags, comment_lang: &str) -> Vec<u8> {
+        use id3::frame::{Comment, Content, Frame};
+        use id3::TagLike;
+        let mut tag = id3::Tag::new();
+        for (id, v) in fields(t, ["TIT2", "TPE1", "TALB", "TDRC", "COMM", "TLAN"]) {
+            tag.add_frame(match id {
+                "COMM" => Frame::with_content(
+                    "COMM",
+                    Content::Comment(Comment { lang: comment_lang.into(), description: String::new(), text: v.into() }),
+                ),
+                _ => Frame::text(id, v),
+            });
+        }
+        let mut out = Vec::new();
+        tag.write_to(&mut out, id3::Version::Id3v24).unwrap();
+        out
+    }
+
+    #[test]
+    fn id3v2_is_what_the_id3_crate_writes() {
+        assert_eq!(id3v2(&tags()), id3_crate(&tags(), "eng"));
+        let long = Tags { title: Some("é".repeat(MAX_TAG_BYTES / 2)), language: Some("FR".into()), ..tags() };
+        assert_eq!(id3v2(&long), id3_crate(&long, "und"));
+        let upper = Tags { artist: None, language: Some("DEU".into()), ..tags() };
+        assert_eq!(id3v2(&upper), id3_crate(&upper, "deu"));
+    }
+
     #[test]
     fn id3v2_reads_back() {
-        let bytes = id3v2(&tags()).unwrap();
+        let bytes = id3v2(&tags());
         assert_eq!(&bytes[..4], b"ID3\x04");
         let tag = id3::Tag::read_from2(std::io::Cursor::new(&bytes)).unwrap();
         use id3::TagLike;
@@ -159,7 +192,7 @@ mod tests {
         assert_eq!(tag.get("TLAN").and_then(|f| f.content().text()), Some("eng"));
         let comment = tag.comments().next().unwrap();
         assert_eq!((comment.lang.as_str(), comment.text.as_str()), ("eng", "A comment"));
-        assert!(id3v2(&Tags::default()).unwrap().is_empty());
+        assert!(id3v2(&Tags::default()).is_empty());
     }
 
     #[test]

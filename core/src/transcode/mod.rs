@@ -188,7 +188,7 @@ fn encoder(
             Box::new(FlacEncoder::begin(sink, track.sample_rate, channels, bits, &tags::vorbis_comments(tags))?)
         }
         OutputFormat::Mp3 => {
-            let id3 = tags::id3v2(tags)?;
+            let id3 = tags::id3v2(tags);
             Box::new(Lossy::new(prep()?, Mp3Encoder::begin(sink, rate, out_channels, bitrate / 1000, &id3)?))
         }
         // ADTS has no place for tags (the plan notes it).
