@@ -1,7 +1,7 @@
 // One measured extraction in this process, for bench.mjs: `node bench-run.mjs TOOL INPUT FORMAT
 // OUTPUT`. Loads the tool, then times the extraction call alone; prints one JSON line with that
 // time (wall, and CPU: user + system of all threads) and the process's peak resident memory.
-// TOOL: converso | ffmpeg.wasm | mediabunny.
+// TOOL: converso | converso/copy | ffmpeg.wasm | mediabunny.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -10,13 +10,18 @@ import { REPO_ROOT } from '../edge/harness.mjs';
 const [tool, input, format, output] = process.argv.slice(2);
 const require = createRequire(import.meta.url);
 
+/** converso-audio's Node entry `entry`, its engine instantiated before the timed call. */
+async function converso(entry) {
+  const lib = await import(join(REPO_ROOT, 'target', 'npm', 'converso-audio', entry));
+  await lib.probe(join(REPO_ROOT, 'target', 'fixtures', 'mp4_h264_aac_stereo44k.mp4'));
+  return async () => (await lib.extract(input, { format, quality: 'medium' })).bytes;
+}
+
 const TOOLS = {
   // The package as built by scripts/build-wasm; it reads the input from its path in slices.
-  async converso() {
-    const lib = await import(join(REPO_ROOT, 'target', 'npm', 'converso-audio', 'node.js'));
-    await lib.probe(join(REPO_ROOT, 'target', 'fixtures', 'mp4_h264_aac_stereo44k.mp4')); // instantiates the engine
-    return async () => (await lib.extract(input, { format, quality: 'medium' })).bytes;
-  },
+  converso: () => converso('node.js'),
+  // Its copy-only build, converso-audio/copy.
+  'converso/copy': () => converso('copy-node.js'),
 
   // @ffmpeg/core (the engine ffmpeg.wasm runs in a worker), called directly: it was built for
   // workers, so it gets a `self` with a location, and the wasm bytes up front.

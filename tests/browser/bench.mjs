@@ -1,6 +1,7 @@
 // Benchmark of the converso-audio package in Node against ffmpeg.wasm (@ffmpeg/core) and
 // mediabunny, round-robin in one run, on the 10-minute fixtures: mp4 (H.264/AAC) → aac and
-// webm (VP9/Opus) → opus (copies), then mp4 → mp3 (an encode). Each measurement is a fresh Node
+// webm (VP9/Opus) → opus (copies, also with converso-audio/copy, the copy-only build), then
+// mp4 → mp3 (an encode). Each measurement is a fresh Node
 // process (bench-run.mjs): the time inside the extraction call (after loading), the whole
 // process's wall time, its peak RSS. Copies are compared with native ffmpeg's: the same bytes,
 // else the same decoded samples (Ogg pages may be cut differently around identical packets, and
@@ -12,19 +13,21 @@ import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
 import { FIXTURES_DIR, REPO_ROOT } from '../edge/harness.mjs';
+import { download, gzipSize } from './download.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const OUT = join(REPO_ROOT, 'target', 'bench', 'browser');
 const ROUNDS = Number(process.argv[2] ?? 5);
-const TOOLS = ['converso', 'ffmpeg.wasm', 'mediabunny'];
+// bench-run.mjs's tools, as the table names them. converso/copy runs the copy cases only.
+const TOOLS = { converso: 'converso', 'converso/copy': 'converso (copy-only build)', 'ffmpeg.wasm': 'ffmpeg.wasm', mediabunny: 'mediabunny' };
 const CASES = [
-  { name: 'mp4 → aac (copy)', input: 'long_mp4_h264_aac_stereo44k_10min.mp4', format: 'aac', native: ['-c:a', 'copy', '-f', 'adts'] },
-  { name: 'webm → opus (copy)', input: 'long_webm_vp9_opus_10min.webm', format: 'opus', native: ['-c:a', 'copy', '-f', 'ogg'] },
+  { name: 'mp4 → aac (copy)', input: 'long_mp4_h264_aac_stereo44k_10min.mp4', format: 'aac', copy: true, native: ['-c:a', 'copy', '-f', 'adts'] },
+  { name: 'webm → opus (copy)', input: 'long_webm_vp9_opus_10min.webm', format: 'opus', copy: true, native: ['-c:a', 'copy', '-f', 'ogg'] },
   { name: 'mp4 → mp3 (128k)', input: 'long_mp4_h264_aac_stereo44k_10min.mp4', format: 'mp3', native: ['-c:a', 'libmp3lame', '-b:a', '128k', '-f', 'mp3'] },
 ];
+const toolsFor = (c) => Object.keys(TOOLS).filter((t) => c.copy || t !== 'converso/copy');
 mkdirSync(OUT, { recursive: true });
 const require = createRequire(import.meta.url);
 
@@ -44,6 +47,7 @@ function nativeFfmpeg(c) {
   return { wallMs: Number(process.hrtime.bigint() - t0) / 1e6, out };
 }
 
+const outputOf = (tool, c) => join(OUT, `${tool.replace('/', '-')}.${c.format}`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = new Map(); // `${case}|${tool}` → [measurements]
 const nativeMs = new Map();
@@ -51,9 +55,10 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const c of CASES) {
     const n = nativeFfmpeg(c);
     nativeMs.set(c.name, [...(nativeMs.get(c.name) ?? []), n.wallMs]);
-    for (const tool of round % 2 ? [...TOOLS].reverse() : TOOLS) {
+    const tools = toolsFor(c);
+    for (const tool of round % 2 ? tools.reverse() : tools) {
       const key = `${c.name}|${tool}`;
-      const m = measure(tool, c, join(OUT, `${tool}.${c.format}`));
+      const m = measure(tool, c, outputOf(tool, c));
       results.set(key, [...(results.get(key) ?? []), m]);
     }
   }
@@ -61,7 +66,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 
 function sameAsNative(tool, c) {
-  const ours = join(OUT, `${tool}.${c.format}`);
+  const ours = outputOf(tool, c);
   const native = join(OUT, `native.${c.format}`);
   if (readFileSync(ours).equals(readFileSync(native))) return 'same bytes';
   if (c.format === 'mp3') return 'no (both re-encode)';
@@ -86,24 +91,23 @@ lines.push(`Node ${process.version}, ${ROUNDS} rounds, medians. Native ffmpeg's 
 row(['case', 'tool', 'extraction call', 'whole process', 'peak RSS', 'output vs native ffmpeg']);
 row(['---', '---', '---:', '---:', '---:', '---']);
 for (const c of CASES) {
-  for (const tool of TOOLS) {
+  for (const tool of toolsFor(c)) {
     const ms_ = results.get(`${c.name}|${tool}`);
     const ok = ms_.filter((m) => !m.error);
     if (!ok.length) {
-      row([c.name, tool, `not possible: ${ms_[0].error}`, '', '', '']);
+      row([c.name, TOOLS[tool], `not possible: ${ms_[0].error}`, '', '', '']);
       continue;
     }
-    row([c.name, tool, ms(median(ok.map((m) => m.callMs))), ms(median(ok.map((m) => m.wallMs))),
+    row([c.name, TOOLS[tool], ms(median(ok.map((m) => m.callMs))), ms(median(ok.map((m) => m.wallMs))),
       `${Math.round(median(ok.map((m) => m.peakRss)) / 2 ** 20)} MB`, sameAsNative(tool, c)]);
   }
   row([c.name, 'ffmpeg (native)', '', ms(median(nativeMs.get(c.name))), '', '']);
 }
 
-// What a browser downloads (gzip -9): converso's package, ffmpeg.wasm's core, and mediabunny
-// bundled by Vite for a copy-only use (the classes the copy above needs, tree-shaken).
-const gz = (paths) => paths.reduce((n, p) => n + gzipSync(readFileSync(p), { level: 9 }).length, 0);
+// What a browser downloads (gzip -9): each entry point of converso's package (download.mjs),
+// ffmpeg.wasm's core, and mediabunny bundled by Vite for a copy-only use (the classes the copy
+// above needs, tree-shaken).
 const pkg = join(REPO_ROOT, 'target', 'npm', 'converso-audio');
-const conversoFiles = readdirSync(pkg).filter((f) => /\.(js|wasm)$/.test(f) && f !== 'node.js').map((f) => join(pkg, f));
 const ffmpegCore = require.resolve('@ffmpeg/core');
 const ffmpegFiles = [ffmpegCore, require.resolve('@ffmpeg/core/wasm')];
 const mbDir = join(OUT, 'mediabunny-copy');
@@ -114,7 +118,8 @@ await build({
 const mbFiles = readdirSync(mbDir).map((f) => join(mbDir, f));
 const kb = (n) => `${Math.round(n / 1024)} KB`;
 lines.push('', '| download (gzip -9) | size |', '| --- | ---: |');
-lines.push(`| converso-audio (every encoder) | ${kb(gz(conversoFiles))} |`);
-lines.push(`| ffmpeg.wasm core (@ffmpeg/core) | ${kb(gz(ffmpegFiles))} |`);
-lines.push(`| mediabunny, copy-only bundle (Vite) | ${kb(gz(mbFiles))} |`);
+lines.push(`| converso-audio (every encoder) | ${kb(download(pkg, 'index.js').gzip)} |`);
+lines.push(`| converso-audio/copy (copy-only build) | ${kb(download(pkg, 'copy.js').gzip)} |`);
+lines.push(`| ffmpeg.wasm core (@ffmpeg/core) | ${kb(gzipSize(ffmpegFiles))} |`);
+lines.push(`| mediabunny, copy-only bundle (Vite) | ${kb(gzipSize(mbFiles))} |`);
 console.log(lines.join('\n'));

@@ -1,37 +1,52 @@
 // The converso-audio package in Node, installed from its tarball: probe, extract from every kind
 // of input, options and errors as the API has them, progress, cancellation, and the same bytes
-// as the native CLI (or the documented, bounded difference).
+// as the native CLI (or the documented, bounded difference); converso-audio/copy, the
+// stream-copy-only build, against the main entry.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import { FIXTURES_DIR, REPO_ROOT, decodedDuration, ffmpegDecodeErrors, ffprobe, manifest, pcmMd5 } from '../edge/harness.mjs';
+import { download } from './download.mjs';
 import { installInto, removeDir } from './package.mjs';
 
 const OUT = join(REPO_ROOT, 'target', 'browser', 'node');
 const fixture = (name) => join(FIXTURES_DIR, name);
 let dir;
 let lib;
+let copy;
 
 before(async () => {
   mkdirSync(OUT, { recursive: true });
   dir = installInto();
   // Imported by name from a project that installed it, so the package's "exports" map is used.
   writeFileSync(join(dir, 'entry.mjs'), "export * from 'converso-audio';\n");
+  writeFileSync(join(dir, 'copy.mjs'), "export * from 'converso-audio/copy';\n");
   lib = await import(pathToFileURL(join(dir, 'entry.mjs')));
+  copy = await import(pathToFileURL(join(dir, 'copy.mjs')));
 });
 after(() => dir && removeDir(dir));
 
 describe('package', () => {
-  // What a browser downloads: the glue and the wasm module, compressed as a server would.
+  // What a browser downloads for an entry point: its JavaScript, its worker, the wasm module and
+  // their glue (download.mjs follows the imports), compressed as a server would.
+  const installed = () => join(dir, 'node_modules', 'converso-audio');
+
   test('at most 1.5 MB gzip (-9), every encoder included', () => {
-    const files = readdirSync(join(dir, 'node_modules', 'converso-audio')).filter((f) => /\.(js|wasm)$/.test(f));
-    const size = files.reduce((n, f) => n + gzipSync(readFileSync(join(dir, 'node_modules', 'converso-audio', f)), { level: 9 }).length, 0);
-    assert.ok(files.some((f) => f.endsWith('.wasm')), `files: ${files}`);
-    assert.ok(size <= 1.5 * 1024 * 1024, `${size} bytes gzip`);
+    const { files, gzip } = download(installed(), 'index.js');
+    assert.ok(files.includes('converso_wasm_bg.wasm') && files.includes('worker.js'), `files: ${files}`);
+    assert.ok(!files.some((f) => f.startsWith('converso_copy')), `files: ${files}`);
+    assert.ok(gzip <= 1.5 * 1024 * 1024, `${gzip} bytes gzip`);
+  });
+
+  // The aim is 200 KB; symphonia's demuxers take most of what remains (see the README).
+  test('converso-audio/copy: at most 384 KiB gzip (-9)', () => {
+    const { files, gzip } = download(installed(), 'copy.js');
+    assert.ok(files.includes('converso_copy_bg.wasm') && files.includes('copy-worker.js'), `files: ${files}`);
+    assert.ok(!files.some((f) => f.startsWith('converso_wasm')), `files: ${files}`);
+    assert.ok(gzip <= 384 * 1024, `${gzip} bytes gzip`);
   });
 });
 
@@ -189,6 +204,51 @@ describe('extract', () => {
     const r = lib.extract(fixture('broken_truncated_half_faststart.mp4'), { format: 'wav' });
     if (m.expect === 'ok') return assert.ok((await r).bytes.length > 0);
     await assert.rejects(r, { name: 'ConversoError' });
+  });
+});
+
+// converso-audio/copy: the engine without re-encoding. What it can do, it does exactly as the
+// main entry does; an output that needs re-encoding is INVALID_OUTPUT, saying why.
+describe('converso-audio/copy', () => {
+  for (const [name, format] of [['mp4_h264_aac_stereo44k.mp4', 'aac'], ['webm_vp9_opus.webm', 'opus'], ['ogg_vorbis_tagged.ogg', 'ogg']]) {
+    test(`${name} → ${format}: the main entry's bytes, plan and output`, async () => {
+      const options = { format, preserveMetadata: true };
+      const [ours, full] = [await copy.extract(fixture(name), options), await lib.extract(fixture(name), options)];
+      assert.equal(ours.plan.mode, 'copy');
+      assert.ok(ours.bytes.length > 10_000);
+      assert.deepEqual(ours.bytes, full.bytes);
+      assert.deepEqual({ ...ours, bytes: null }, { ...full, bytes: null });
+    });
+  }
+
+  test('probe and plan: the main entry\'s', async () => {
+    const input = fixture('mp4_h264_aac_tagged.mp4');
+    assert.deepEqual(await copy.probe(input), await lib.probe(input));
+    assert.deepEqual(await copy.plan(input, { format: 'aac' }), await lib.plan(input, { format: 'aac' }));
+  });
+
+  for (const [options, reason] of [
+    [{ format: 'mp3' }, { kind: 'codecDiffers', from: 'aac', to: 'mp3' }],
+    [{ format: 'aac', normalize: true }, { kind: 'normalize' }],
+  ]) {
+    test(`a re-encode (${JSON.stringify(options)}) is INVALID_OUTPUT, in extract() and plan()`, async () => {
+      const input = fixture('mp4_h264_aac_stereo44k.mp4');
+      assert.deepEqual((await lib.plan(input, options)).reason, reason, 'the main entry re-encodes');
+      for (const call of [() => copy.extract(input, options), () => copy.plan(input, options)]) {
+        await assert.rejects(call(), (e) => {
+          assert.ok(e instanceof copy.ConversoError && e instanceof lib.ConversoError, `${e}`);
+          assert.equal(e.code, 'INVALID_OUTPUT');
+          assert.match(e.message, /^mp4 aac → \w+ needs re-encoding \(.+\), which the copy-only build of converso does not include$/);
+          assert.deepEqual(JSON.parse(e.details), { build: 'copy-only', reason });
+          return true;
+        });
+      }
+    });
+  }
+
+  test('inputs and options are checked as the main entry checks them', async () => {
+    await assert.rejects(copy.extract(fixture('broken_text_as.mp4'), { format: 'aac' }), { name: 'ConversoError', code: 'INVALID_VIDEO' });
+    await assert.rejects(copy.extract(fixture('mp4_h264_aac_stereo44k.mp4'), { format: 'm4a' }), { code: 'INVALID_OUTPUT', message: /output\.format "m4a" is not supported/ });
   });
 });
 

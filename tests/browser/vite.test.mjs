@@ -1,5 +1,6 @@
 // converso-audio installed from its tarball into a clean Vite app, bundled by `vite build`, and
-// run in headless Chromium: the worker and the wasm file must survive bundling.
+// run in headless Chromium: the workers and the wasm files of both entry points (the main one
+// and converso-audio/copy) must survive bundling.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
@@ -31,12 +32,13 @@ after(async () => {
   if (app) removeDir(app);
 });
 
-test('the bundle carries the engine and its worker as files of their own', () => {
+test('the bundle carries both engines and their workers as files of their own', () => {
   const assets = readdirSync(join(app, 'dist', 'assets'));
-  const wasm = assets.filter((f) => f.endsWith('.wasm'));
-  assert.equal(wasm.length, 1, `assets: ${assets}`);
-  assert.ok(statSync(join(app, 'dist', 'assets', wasm[0])).size > 500_000);
-  assert.ok(assets.some((f) => /worker/i.test(f) && f.endsWith('.js')), `a worker chunk among ${assets}`);
+  const size = (f) => statSync(join(app, 'dist', 'assets', f)).size;
+  const wasm = assets.filter((f) => f.endsWith('.wasm')).sort((a, b) => size(a) - size(b));
+  assert.equal(wasm.length, 2, `assets: ${assets}`);
+  assert.ok(/copy/.test(wasm[0]) && size(wasm[1]) > 2 * size(wasm[0]), `the copy-only engine is the smaller: ${wasm}`);
+  assert.equal(assets.filter((f) => /worker/i.test(f) && f.endsWith('.js')).length, 2, `two worker chunks among ${assets}`);
   assert.ok(existsSync(join(app, 'dist', 'index.html')));
 });
 
@@ -55,5 +57,6 @@ test('the built app probes and extracts in Chromium', async () => {
   assert.equal(r.size, r.outputSize);
   assert.equal(r.lastProgress, 1);
   assert.equal(r.invalid, 'INVALID_VIDEO');
+  assert.deepEqual([r.copyMode, r.sameBytes, r.refused], ['copy', true, 'INVALID_OUTPUT']);
   assert.deepEqual(problems, []);
 });

@@ -1,6 +1,8 @@
 // Compiled (not run) against the package's browser types: what an app writes must type-check,
 // and misuse must not (the @ts-expect-error lines fail the build if the types accept them).
 import { ConversoError, extract, plan, probe, type MediaInfo, type OutputOptions, type Plan, type Progress } from 'converso-audio';
+import * as copy from 'converso-audio/copy';
+import * as full from 'converso-audio';
 
 export async function use(file: File): Promise<Blob> {
   const info: MediaInfo = await probe(file);
@@ -31,3 +33,7 @@ export const badFormat: OutputOptions = { format: 'm4a' };
 export const badBitrate: OutputOptions = { format: 'mp3', bitrate: 192 };
 // @ts-expect-error: the browser build takes no paths
 export const badInput = () => extract('video.mp4', { format: 'aac' });
+
+// converso-audio/copy has the same API and types.
+export const sameApi: typeof full = copy;
+export const copyResult = async (file: File): Promise<Blob> => (await copy.extract(file, { format: 'aac' })).blob;
