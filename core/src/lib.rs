@@ -30,6 +30,11 @@
 //! (mp3), Vorbis comments (ogg, opus, flac) or a RIFF `INFO` list (wav); aac (ADTS) has no tags,
 //! and the plan notes it.
 //! Every failure is an [`Error`] with an [`ErrorCode`] from the Converso API.
+//!
+//! Decoding, encoding, resampling and loudness measurement are the `transcode` feature (on by
+//! default). Without it the engine probes and stream-copies exactly as with it, and
+//! [`Extraction::new`] refuses a plan that re-encodes with `INVALID_OUTPUT` (the small browser
+//! build, `converso-audio/copy`).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
