@@ -213,7 +213,7 @@ impl Demuxer {
                 }
                 Some(CodecParameters::Subtitle(s)) => {
                     info.kind = TrackKind::Subtitle;
-                    info.codec = s.codec.to_string().to_lowercase();
+                    info.codec = s.codec.to_string();
                 }
                 _ => {}
             }
