@@ -218,6 +218,9 @@ async fn pipeline(env: &Env, job: &mut Job, p: &mut Progress<'_>) -> Result<(), 
             if !ahead.is_empty() {
                 source.fill(&bucket, &key, &ahead).await.map_err(infra)?;
             }
+            // An engine step is CPU work that awaits nothing: without a turn given back, the
+            // isolate answers no other request (status polls, submissions) until the run ends.
+            Delay::from(Duration::ZERO).await;
             let before = source.cursor();
             if first_blocks.is_none() {
                 source.begin_round();
