@@ -114,6 +114,9 @@ pub struct Job {
     pub attempts: u32,
     /// Largest source the key's plan allows.
     pub max_source_bytes: u64,
+    /// The output's multipart upload the latest run began and has not completed or aborted: a
+    /// run that dies leaves it to the next, which aborts it.
+    pub output_upload: Option<String>,
 }
 
 impl Job {

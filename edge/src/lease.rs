@@ -160,6 +160,7 @@ mod tests {
             expires_at_ms: None,
             attempts: 0,
             max_source_bytes: 1,
+            output_upload: None,
         }
     }
 

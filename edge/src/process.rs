@@ -61,6 +61,8 @@ pub async fn run(env: &Env, job_id: &str) -> worker::Result<()> {
     // Finished, running under another attempt's live lease, or unknown: a duplicate message.
     let Some(mut job) = store.claim(job_id).await? else { return Ok(()) };
     let attempt = job.attempts;
+    // A run that died left its upload open.
+    abort_upload(env, &mut job).await?;
     let result = if attempt > MAX_ATTEMPTS {
         Err(fail(
             ErrorCode::ExtractionFailed,
@@ -70,7 +72,11 @@ pub async fn run(env: &Env, job_id: &str) -> worker::Result<()> {
     } else {
         let mut p = Progress { store: &store, last_save: now_ms(), started: now_ms() };
         let lease = Duration::from_secs(Config::from_env(env).job_lease_seconds);
-        match with_heartbeat(&store, job_id, attempt, lease, pipeline(env, &mut job, &mut p)).await {
+        let outcome = with_heartbeat(&store, job_id, attempt, lease, pipeline(env, &mut job, &mut p)).await;
+        // An upload the pipeline left open (on an error, or stopped as a newer attempt took
+        // over) is this run's own; a completed one is closed.
+        abort_upload(env, &mut job).await?;
+        match outcome {
             Some(result) => result,
             None => return Ok(()),
         }
@@ -111,6 +117,16 @@ pub async fn run(env: &Env, job_id: &str) -> worker::Result<()> {
     store.release(std::slice::from_ref(&job.job_id)).await?;
     if job.options.webhook.is_some() {
         work::enqueue_webhook(env, job_id, 1, 0).await?;
+    }
+    Ok(())
+}
+
+/// Aborts the output's multipart upload the job records as open, so that none of its parts stay
+/// in R2; the job's next save records it gone. (An upload already gone fails to abort: ignored.)
+async fn abort_upload(env: &Env, job: &mut Job) -> worker::Result<()> {
+    if let Some(upload_id) = job.output_upload.take() {
+        let upload = env.bucket(MEDIA)?.resume_multipart_upload(output_key(&job.job_id), upload_id)?;
+        let _ = upload.abort().await;
     }
     Ok(())
 }
@@ -160,10 +176,16 @@ impl Progress<'_> {
                 Some((elapsed / f64::from(percent) * f64::from(100 - percent.min(100))).ceil() as u32);
         }
         if force || changed_step || now - self.last_save >= SAVE_EVERY_MS {
-            self.last_save = now;
-            if !self.store.save(job).await.map_err(infra)? {
-                return Err(fail(ErrorCode::ExtractionFailed, "the job was taken over by a newer attempt", ""));
-            }
+            self.save(job).await?;
+        }
+        Ok(())
+    }
+
+    /// Saves the job now.
+    pub(crate) async fn save(&mut self, job: &Job) -> Result<(), Error> {
+        self.last_save = now_ms();
+        if !self.store.save(job).await.map_err(infra)? {
+            return Err(fail(ErrorCode::ExtractionFailed, "the job was taken over by a newer attempt", ""));
         }
         Ok(())
     }
@@ -202,6 +224,9 @@ async fn pipeline(env: &Env, job: &mut Job, p: &mut Progress<'_>) -> Result<(), 
             p.set(job, Step::ExtractingAudio, 35, true).await?;
         }
         let upload = bucket.create_multipart_upload(output_key(&job.job_id)).execute().await.map_err(infra)?;
+        // Recorded so that, should this run die, the next one aborts it.
+        job.output_upload = Some(upload.upload_id().await);
+        p.save(job).await?;
         let mut parts: Vec<UploadedPart> = Vec::new();
         // `None`: a read missed the cache; start again with that region fetched.
         let mut ahead_blocks = READ_AHEAD_BLOCKS;
@@ -246,20 +271,15 @@ async fn pipeline(env: &Env, job: &mut Job, p: &mut Progress<'_>) -> Result<(), 
                 Err(e) => break Err(e),
             }
         };
+        // On an error the run aborts the upload (`abort_upload`).
         match outcome {
             Ok(Some(summary)) => break (ex, upload, parts, summary),
             Ok(None) if restarts < MAX_RESTARTS => {
                 restarts += 1;
                 let _ = upload.abort().await;
             }
-            Ok(None) => {
-                let _ = upload.abort().await;
-                return Err(out_of_order(format!("{MAX_RESTARTS} restarts")));
-            }
-            Err(e) => {
-                let _ = upload.abort().await;
-                return Err(e);
-            }
+            Ok(None) => return Err(out_of_order(format!("{MAX_RESTARTS} restarts"))),
+            Err(e) => return Err(e),
         }
     };
     let info = ex.info().clone();
@@ -273,6 +293,7 @@ async fn pipeline(env: &Env, job: &mut Job, p: &mut Progress<'_>) -> Result<(), 
         all.push(upload.upload_part(all.len() as u16 + 1, last).await.map_err(infra)?);
     }
     upload.complete(all).await.map_err(infra)?;
+    job.output_upload = None;
 
     let format = options.format;
     let duration = summary.duration.or(info.duration);

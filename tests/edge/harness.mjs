@@ -880,6 +880,19 @@ export function filesUnder(dir) {
   return out;
 }
 
+/**
+ * Rows (objects) of an SQL query on the local R2 bucket of an instance: miniflare's SQLite index
+ * under --persist-to (tables `_mf_objects`, `_mf_multipart_uploads` with `state` 0 in progress,
+ * 1 completed, 2 aborted, and `_mf_multipart_parts`), read with the sqlite3 command.
+ */
+export function r2Query(svc, sql) {
+  const dbs = filesUnder(join(svc.persistDir, 'v3', 'r2')).filter((p) => p.endsWith('.sqlite') && basename(p) !== 'metadata.sqlite');
+  assert.equal(dbs.length, 1, `one R2 index under ${svc.persistDir}: ${dbs.join(', ')}`);
+  const r = spawnSync('sqlite3', ['-json', '-readonly', dbs[0], sql], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`sqlite3 ${dbs[0]} "${sql}": ${r.error ?? r.stderr}`);
+  return r.stdout.trim() ? JSON.parse(r.stdout) : [];
+}
+
 /** Parses Content-Disposition: {type, filename, filenameStar}. */
 export function parseContentDisposition(value) {
   if (!value) return null;

@@ -83,6 +83,7 @@ pub async fn submit(
             expires_at_ms: None,
             attempts: 0,
             max_source_bytes: caller.plan.max_source_bytes(),
+            output_upload: None,
         };
         store.put(&job).await?;
         work::enqueue_job(env, &job).await?;
