@@ -25,6 +25,9 @@ pub struct Config {
     /// How long a job may go without a sign of life (its run starting, or its heartbeat) before
     /// its work is sent again (see `lease`).
     pub job_lease_seconds: u64,
+    /// `DEV_STOP_AFTER_RESULT`, for tests in development only: a run stops right after recording
+    /// its result, as if its Worker died there, leaving the settling to the job's alarm.
+    pub stop_after_result: bool,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -48,6 +51,7 @@ impl Config {
             maintenance: flag("MAINTENANCE"),
             webhook_retry_base_seconds: num("WEBHOOK_RETRY_BASE_SECONDS", 10) as u32,
             job_lease_seconds: num("JOB_LEASE_SECONDS", 60).max(1),
+            stop_after_result: flag("DEV_STOP_AFTER_RESULT"),
         }
     }
 

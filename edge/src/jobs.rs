@@ -117,6 +117,10 @@ pub struct Job {
     /// The output's multipart upload the latest run began and has not completed or aborted: a
     /// run that dies leaves it to the next, which aborts it.
     pub output_upload: Option<String>,
+    /// What follows the result is done (see `process::settle`); until then the job's alarm
+    /// watches it.
+    #[serde(default)]
+    pub settled: bool,
 }
 
 impl Job {
@@ -275,6 +279,11 @@ impl DurableObject for JobStore {
                 self.watch(&job, lease.resends + 1).await?;
                 work::enqueue_job(&self.env, &job).await?;
             }
+            FollowUp::Settle => {
+                worker::console_log!("job {id}: its result was recorded but not settled; it is settled again");
+                self.watch(&job, lease.resends + 1).await?;
+                work::enqueue_settle(&self.env, id).await?;
+            }
             FollowUp::Deliver(attempt) => {
                 worker::console_log!("job {id}: webhook attempt {attempt} was not made in time; it is sent again");
                 self.watch(&job, lease.resends + 1).await?;
@@ -294,7 +303,10 @@ impl DurableObject for JobStore {
                 None => Response::error("no job", 404),
             },
             (Method::Put, "/job") => {
-                let job: Job = req.json().await?;
+                let mut job: Job = req.json().await?;
+                // A webhook delivery writes the job as it read it before sending: a settling
+                // done meanwhile stays done.
+                job.settled |= storage.get::<Job>("job").await?.is_some_and(|stored| stored.settled);
                 storage.put("job", &job).await?;
                 self.watch(&job, 0).await?;
                 Response::empty()
@@ -323,6 +335,15 @@ impl DurableObject for JobStore {
                 storage.put("job", &job).await?;
                 self.watch(&job, 0).await?;
                 Response::from_json(&true)
+            }
+            // What follows the result is done (see `process::settle`).
+            (Method::Post, "/settled") => {
+                if let Some(mut job) = storage.get::<Job>("job").await?.filter(Job::is_final) {
+                    job.settled = true;
+                    storage.put("job", &job).await?;
+                    self.watch(&job, 0).await?;
+                }
+                Response::empty()
             }
             // A run's heartbeat: false once it no longer holds the job.
             (Method::Post, "/heartbeat") => {
@@ -457,6 +478,11 @@ impl<'a> Store<'a> {
         self.call(job_id, Method::Post, "/heartbeat", Some(Self::json(&attempt)?)).await?.json().await
     }
 
+    /// Marks a finished job settled (see `process::settle`).
+    pub async fn settled(&self, job_id: &str) -> worker::Result<()> {
+        self.call(job_id, Method::Post, "/settled", None).await.map(|_| ())
+    }
+
     /// Reserves capacity for `job_ids` (all or none).
     pub async fn admit(
         &self,
@@ -475,6 +501,7 @@ impl<'a> Store<'a> {
         self.call(COORDINATOR, Method::Post, "/admit", Some(Self::json(&ask)?)).await?.json().await
     }
 
+    /// Gives back the capacity places of `job_ids` (those not held any more are skipped).
     pub async fn release(&self, job_ids: &[String]) -> worker::Result<()> {
         self.call(COORDINATOR, Method::Post, "/release", Some(Self::json(&job_ids)?)).await.map(|_| ())
     }

@@ -9,15 +9,16 @@
 //!   duplicate message for a job that is finished or running under a live lease does nothing,
 //!   and only the latest attempt may write the job ([`may_save`]): a run that was given up on
 //!   cannot overwrite its successor's result.
+//! - finished, not yet settled (input deleted, expiry scheduled, capacity place given back; see
+//!   `process::settle`): the run that recorded the result must settle it within the lease, else
+//!   the settling is sent to the queue, where it runs again (every step of it may repeat).
 //! - finished with a webhook still owed: the next attempt must be made by its retry time plus
 //!   the lease and the receiver's timeout, else it is sent again.
 //! - finished, nothing owed: no deadline.
 //!
 //! The alarm only reads and writes the job's storage and sends to the queue: whatever else a
 //! follow-up needs runs in the consumer. (Under `wrangler dev` 4.86, alarms that also called the
-//! coordinator object left the local runtime answering nothing once dozens rang together.) So a
-//! run that dies between recording its result and giving back its place for backpressure keeps
-//! that place taken.
+//! coordinator object left the local runtime answering nothing once dozens rang together.)
 
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +63,8 @@ pub enum FollowUp {
     Wait(u64),
     /// The job did not start or went silent: send its message again.
     RunAgain,
+    /// The job has a result but its run did not settle it: send the settling.
+    Settle,
     /// The webhook's attempt `n` was not made in time: send it again.
     Deliver(u32),
     /// Nothing is owed any more: stop watching.
@@ -105,7 +108,7 @@ pub fn owed_delivery(job: &Job) -> Option<u32> {
 pub fn after_write(job: &Job, now: u64, t: Timing, resends: u32) -> Option<Lease> {
     let wait = t.lease_ms << resends.min(MAX_DOUBLINGS);
     let until_ms = match owed_delivery(job) {
-        _ if !job.is_final() => now + wait,
+        _ if !job.is_final() || !job.settled => now + wait,
         Some(n) => {
             let retry_ms = if resends == 0 { webhook::retry_delay_seconds(t.webhook_retry_base_seconds, n) } else { 0 };
             now + u64::from(retry_ms) * 1000 + wait + webhook::TIMEOUT.as_millis() as u64
@@ -122,6 +125,9 @@ pub fn follow_up(job: &Job, lease: Lease, now: u64) -> FollowUp {
     }
     if !job.is_final() {
         return FollowUp::RunAgain;
+    }
+    if !job.settled {
+        return FollowUp::Settle;
     }
     match owed_delivery(job) {
         Some(n) => FollowUp::Deliver(n),
@@ -161,6 +167,8 @@ mod tests {
             attempts: 0,
             max_source_bytes: 1,
             output_upload: None,
+            // Finished jobs here were settled by their run (the unsettled case has its own test).
+            settled: matches!(status, Status::Completed | Status::Failed),
         }
     }
 
@@ -247,6 +255,23 @@ mod tests {
             assert_eq!(until(&j, 0), None);
         }
         assert_eq!(until(&job(Status::Failed, None), 0), None);
+    }
+
+    #[test]
+    fn a_result_its_run_did_not_settle_is_settled_before_anything_else() {
+        let mut j = job(Status::Completed, Some("https://example.com/hook"));
+        j.settled = false;
+        // Watched for one lease from the result, as a running job (not the webhook's later deadline).
+        assert_eq!(after_write(&j, 1_000, T, 0), Some(Lease { until_ms: 6_000, resends: 0 }));
+        assert_eq!(follow_up(&j, Lease { until_ms: 6_000, resends: 0 }, 5_999), FollowUp::Wait(6_000));
+        assert_eq!(follow_up(&j, Lease { until_ms: 6_000, resends: 0 }, 6_000), FollowUp::Settle);
+        // Sent again while nobody settles it: the waits double.
+        assert_eq!(after_write(&j, 6_000, T, 1).map(|l| l.until_ms), Some(16_000));
+        j.settled = true;
+        assert_eq!(follow_up(&j, Lease { until_ms: 6_000, resends: 0 }, 6_000), FollowUp::Deliver(1));
+        let mut failed = job(Status::Failed, None);
+        failed.settled = false;
+        assert_eq!(follow_up(&failed, Lease { until_ms: 6_000, resends: 0 }, 9_000), FollowUp::Settle);
     }
 
     #[test]

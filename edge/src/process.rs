@@ -1,6 +1,6 @@
 //! Running a job: fetch the source into R2, probe it, extract through ranged reads into an R2
-//! multipart upload, record the result. Progress and the current step are saved as it goes, and a
-//! heartbeat keeps the run's lease (see `lease`).
+//! multipart upload, record the result and settle it. Progress and the current step are saved as
+//! it goes, and a heartbeat keeps the run's lease (see `lease`).
 
 use std::future::Future;
 use std::pin::pin;
@@ -13,6 +13,7 @@ use worker::{Bucket, Delay, Env, UploadedPart};
 use crate::config::{Config, MEDIA};
 use crate::download::download;
 use crate::jobs::{now_iso, now_ms, InputFile, Job, OutputFile, Status, Step, Store};
+use crate::lease;
 use crate::r2_source::{CachedSource, Evict, BLOCK, MAX_BLOCKS, READ_AHEAD_BLOCKS};
 use crate::request::name_from_url;
 use crate::work;
@@ -106,19 +107,43 @@ pub async fn run(env: &Env, job_id: &str) -> worker::Result<()> {
         worker::console_log!("job {job_id}: attempt {attempt} was taken over; its result is dropped");
         return Ok(());
     }
+    if Config::from_env(env).stop_after_result {
+        worker::console_log!("job {job_id}: the run stops after recording its result (DEV_STOP_AFTER_RESULT)");
+        return Ok(());
+    }
+    settle(env, &job).await
+}
+
+/// What follows a recorded result: the input deleted (and a failed job's output), the output's
+/// expiry scheduled, the job's capacity place given back, its webhook's first attempt queued,
+/// then the job marked settled. Every step may run again (a repeated webhook message sends
+/// nothing once its attempt is made), so a run that dies part-way (or an error, retried by the
+/// queue) leaves the job unsettled and its alarm sends `Work::Settle` (see `lease`): no finished
+/// job keeps its place.
+async fn settle(env: &Env, job: &Job) -> worker::Result<()> {
+    let store = Store::new(env);
     let bucket = env.bucket(MEDIA)?;
-    let _ = bucket.delete(input_key(job_id)).await;
+    let id = &job.job_id;
+    bucket.delete(input_key(id)).await?;
     if job.status == Status::Failed {
-        let _ = bucket.delete(output_key(job_id)).await;
+        bucket.delete(output_key(id)).await?;
     }
     if let Some(at) = job.expires_at_ms {
-        store.schedule_expiry(job_id, at).await?;
+        store.schedule_expiry(id, at).await?;
     }
-    store.release(std::slice::from_ref(&job.job_id)).await?;
-    if job.options.webhook.is_some() {
-        work::enqueue_webhook(env, job_id, 1, 0).await?;
+    store.release(std::slice::from_ref(id)).await?;
+    if lease::owed_delivery(job) == Some(1) {
+        work::enqueue_webhook(env, id, 1, 0).await?;
     }
-    Ok(())
+    store.settled(id).await
+}
+
+/// Settles a finished job its run did not settle (`Work::Settle`).
+pub async fn settle_unsettled(env: &Env, job_id: &str) -> worker::Result<()> {
+    match Store::new(env).get(job_id).await? {
+        Some(job) if job.is_final() && !job.settled => settle(env, &job).await,
+        _ => Ok(()),
+    }
 }
 
 /// Aborts the output's multipart upload the job records as open, so that none of its parts stay

@@ -1,5 +1,5 @@
-//! The queue's messages and the consumer loop: job processing and webhook deliveries share
-//! one queue; within a batch, higher-priority jobs go first.
+//! The queue's messages and the consumer loop: job processing, the settling of results and
+//! webhook deliveries share one queue; within a batch, higher-priority jobs go first.
 
 use futures_util::future::{join, join_all};
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,9 @@ pub enum Work {
     /// Deliver a job's final event (attempt counts from 1).
     #[serde(rename_all = "camelCase")]
     Webhook { job_id: String, attempt: u32 },
+    /// Settle a result its run did not (see `process::settle`).
+    #[serde(rename_all = "camelCase")]
+    Settle { job_id: String },
 }
 
 /// Seconds `low` jobs wait before delivery, so `normal` and `high` jobs sent at the same time
@@ -36,9 +39,14 @@ pub async fn enqueue_webhook(env: &Env, job_id: &str, attempt: u32, delay_second
     env.queue(WORK)?.send(MessageBuilder::new(msg).delay_seconds(delay_seconds).build()).await
 }
 
+pub async fn enqueue_settle(env: &Env, job_id: &str) -> worker::Result<()> {
+    let msg = Work::Settle { job_id: job_id.to_string() };
+    env.queue(WORK)?.send(msg).await
+}
+
 fn rank(w: &Work) -> u8 {
     match w {
-        Work::Webhook { .. } => 0,
+        Work::Webhook { .. } | Work::Settle { .. } => 0,
         Work::Process { priority, .. } => match priority.as_str() {
             "high" => 1,
             "normal" => 2,
@@ -54,6 +62,7 @@ async fn handle(env: &Env, m: &Message<Work>) {
     let result = match m.body() {
         Work::Process { job_id, .. } => process::run(env, job_id).await,
         Work::Webhook { job_id, attempt } => webhook::deliver(env, job_id, *attempt).await,
+        Work::Settle { job_id } => process::settle_unsettled(env, job_id).await,
     };
     match result {
         Ok(()) => m.ack(),
@@ -64,13 +73,14 @@ async fn handle(env: &Env, m: &Message<Work>) {
     }
 }
 
-/// Webhook deliveries run concurrently, alongside the jobs, so a slow receiver never holds up
-/// work; jobs run one after another, highest priority first.
+/// Webhook deliveries and settlings run concurrently, alongside the jobs, so a slow receiver
+/// never holds up work; jobs run one after another, highest priority first.
 pub async fn consume(batch: MessageBatch<Work>, env: &Env) -> worker::Result<()> {
     let mut messages = batch.messages()?;
     messages.sort_by_key(|m| rank(m.body()));
-    let (hooks, jobs): (Vec<_>, Vec<_>) = messages.into_iter().partition(|m| matches!(m.body(), Work::Webhook { .. }));
-    let deliveries = join_all(hooks.iter().map(|m| handle(env, m)));
+    let (others, jobs): (Vec<_>, Vec<_>) =
+        messages.into_iter().partition(|m| !matches!(m.body(), Work::Process { .. }));
+    let deliveries = join_all(others.iter().map(|m| handle(env, m)));
     let work = async {
         for m in &jobs {
             handle(env, m).await;

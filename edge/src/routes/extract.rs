@@ -84,6 +84,7 @@ pub async fn submit(
             attempts: 0,
             max_source_bytes: caller.plan.max_source_bytes(),
             output_upload: None,
+            settled: false,
         };
         store.put(&job).await?;
         work::enqueue_job(env, &job).await?;
