@@ -20,6 +20,9 @@ pub struct Config {
     pub output_ttl_seconds: u64,
     pub queue_capacity: u32,
     pub key_capacity: u32,
+    /// How long a capacity place may stay taken by a submission that never stored its job
+    /// (see `places`).
+    pub admission_grace_seconds: u64,
     pub maintenance: bool,
     pub webhook_retry_base_seconds: u32,
     /// How long a job may go without a sign of life (its run starting, or its heartbeat) before
@@ -28,6 +31,9 @@ pub struct Config {
     /// `DEV_STOP_AFTER_RESULT`, for tests in development only: a run stops right after recording
     /// its result, as if its Worker died there, leaving the settling to the job's alarm.
     pub stop_after_result: bool,
+    /// `DEV_STOP_AFTER_ADMIT`, for tests in development only: a submission stops right after
+    /// taking its capacity places, as if its Worker died there, before storing its jobs.
+    pub stop_after_admit: bool,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -48,10 +54,12 @@ impl Config {
             output_ttl_seconds: num("OUTPUT_TTL_SECONDS", 86_400),
             queue_capacity: num("QUEUE_CAPACITY", 100) as u32,
             key_capacity: num("KEY_CAPACITY", 20) as u32,
+            admission_grace_seconds: num("ADMISSION_GRACE_SECONDS", 60),
             maintenance: flag("MAINTENANCE"),
             webhook_retry_base_seconds: num("WEBHOOK_RETRY_BASE_SECONDS", 10) as u32,
             job_lease_seconds: num("JOB_LEASE_SECONDS", 60).max(1),
             stop_after_result: flag("DEV_STOP_AFTER_RESULT"),
+            stop_after_admit: flag("DEV_STOP_AFTER_ADMIT"),
         }
     }
 

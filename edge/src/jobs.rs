@@ -13,6 +13,7 @@ use worker::{
 
 use crate::config::{Config, JOBS};
 use crate::lease::{self, Claim, FollowUp, Lease};
+use crate::places::Places;
 use crate::work;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -354,30 +355,29 @@ impl DurableObject for JobStore {
             }
             (Method::Post, "/admit") => {
                 let ask: AdmitRequest = req.json().await?;
-                let mut active: BTreeMap<String, String> = storage.get("active").await?.unwrap_or_default();
-                let per_key = active.values().filter(|k| crate::auth::same_hash(k, &ask.key_hash)).count() as u32;
-                let scope = if active.len() as u32 + ask.count > ask.global_capacity {
-                    Some("global")
-                } else if per_key + ask.count > ask.key_capacity {
-                    Some("key")
-                } else {
-                    None
-                };
-                if scope.is_none() {
-                    for id in &ask.job_ids {
-                        active.insert(id.clone(), ask.key_hash.clone());
-                    }
-                    storage.put("active", &active).await?;
+                let cfg = Config::from_env(&self.env);
+                let mut places: Places = storage.get("places").await?.unwrap_or_default();
+                let now = now_ms();
+                for id in places.reclaim(now, cfg.admission_grace_seconds * 1000) {
+                    worker::console_log!("job {id}: its place is given back, the job was never stored");
                 }
-                Response::from_json(&Admission { admitted: scope.is_none(), scope: scope.map(str::to_string) })
+                let admitted = places.admit(&ask.job_ids, &ask.key_hash, now, cfg.queue_capacity, cfg.key_capacity);
+                storage.put("places", &places).await?;
+                let scope = admitted.err().map(|full| full.as_str().to_string());
+                Response::from_json(&Admission { admitted: scope.is_none(), scope })
+            }
+            (Method::Post, "/confirm") => {
+                let ids: Vec<String> = req.json().await?;
+                let mut places: Places = storage.get("places").await?.unwrap_or_default();
+                places.confirm(&ids);
+                storage.put("places", &places).await?;
+                Response::empty()
             }
             (Method::Post, "/release") => {
                 let ids: Vec<String> = req.json().await?;
-                let mut active: BTreeMap<String, String> = storage.get("active").await?.unwrap_or_default();
-                for id in ids {
-                    active.remove(&id);
-                }
-                storage.put("active", &active).await?;
+                let mut places: Places = storage.get("places").await?.unwrap_or_default();
+                places.release(&ids);
+                storage.put("places", &places).await?;
                 Response::empty()
             }
             (Method::Post, "/expiry") => {
@@ -416,9 +416,6 @@ impl DurableObject for JobStore {
 struct AdmitRequest {
     job_ids: Vec<String>,
     key_hash: String,
-    count: u32,
-    global_capacity: u32,
-    key_capacity: u32,
 }
 
 /// Talks to the job store objects.
@@ -483,22 +480,15 @@ impl<'a> Store<'a> {
         self.call(job_id, Method::Post, "/settled", None).await.map(|_| ())
     }
 
-    /// Reserves capacity for `job_ids` (all or none).
-    pub async fn admit(
-        &self,
-        job_ids: &[String],
-        key_hash: &str,
-        global: u32,
-        per_key: u32,
-    ) -> worker::Result<Admission> {
-        let ask = AdmitRequest {
-            job_ids: job_ids.to_vec(),
-            key_hash: key_hash.to_string(),
-            count: job_ids.len() as u32,
-            global_capacity: global,
-            key_capacity: per_key,
-        };
+    /// Takes capacity places for `job_ids` (all or none; see `places`).
+    pub async fn admit(&self, job_ids: &[String], key_hash: &str) -> worker::Result<Admission> {
+        let ask = AdmitRequest { job_ids: job_ids.to_vec(), key_hash: key_hash.to_string() };
         self.call(COORDINATOR, Method::Post, "/admit", Some(Self::json(&ask)?)).await?.json().await
+    }
+
+    /// Confirms the places of `job_ids`, whose jobs are stored.
+    pub async fn confirm(&self, job_ids: &[String]) -> worker::Result<()> {
+        self.call(COORDINATOR, Method::Post, "/confirm", Some(Self::json(&job_ids)?)).await.map(|_| ())
     }
 
     /// Gives back the capacity places of `job_ids` (those not held any more are skipped).

@@ -10,6 +10,7 @@ mod fetch_guard;
 mod ids;
 mod jobs;
 mod lease;
+mod places;
 mod process;
 mod r2_source;
 mod request;

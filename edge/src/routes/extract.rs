@@ -47,48 +47,87 @@ pub async fn submit(
     }
     let store = Store::new(env);
     let ids: Vec<String> = requests.iter().map(|_| ids::new_job_id()).collect();
-    let admission = store.admit(&ids, &caller.key_hash, cfg.queue_capacity, cfg.key_capacity).await?;
+    let admission = store.admit(&ids, &caller.key_hash).await?;
     if !admission.admitted {
         let whose = if admission.scope.as_deref() == Some("key") { "for this API key" } else { "on the service" };
         return Err(ApiError::new(ErrorCode::QueueFull, format!("too many jobs are waiting {whose}"))
             .details("retry after the time in Retry-After"));
     }
+    if cfg.stop_after_admit {
+        worker::console_log!(
+            "jobs {}: the submission stops after taking their places (DEV_STOP_AFTER_ADMIT)",
+            ids.join(" ")
+        );
+        return Err(worker::Error::RustError("the submission stopped after taking its places".into()).into());
+    }
     let created_at = now_iso();
     let mut jobs = Vec::with_capacity(requests.len());
-    for (r, job_id) in requests.into_iter().zip(ids) {
-        let job = Job {
-            job_id,
-            batch_id: batch_id.map(str::to_string),
-            key_hash: caller.key_hash.clone(),
-            webhook_secret: caller.webhook_secret.clone(),
-            source_url: r.source_url,
-            status: Status::Queued,
-            progress: 0,
-            current_step: None,
-            estimated_time_remaining: Some(ESTIMATED_SECONDS),
-            input_file: None,
-            output_file: None,
-            options: JobOptions {
-                filename: r.filename,
-                webhook: r.webhook.or_else(|| batch_webhook.clone()),
-                priority: r.priority,
-            },
-            output: r.output_json,
-            plan: None,
-            error: None,
-            webhook: None,
-            created_at: created_at.clone(),
-            started_at: None,
-            completed_at: None,
-            expires_at_ms: None,
-            attempts: 0,
-            max_source_bytes: caller.plan.max_source_bytes(),
-            output_upload: None,
-            settled: false,
-        };
-        store.put(&job).await?;
-        work::enqueue_job(env, &job).await?;
+    for (r, job_id) in requests.into_iter().zip(&ids) {
+        let job = new_job(job_id, r, caller, batch_id, &batch_webhook, &created_at);
+        if let Err(e) = store.put(&job).await {
+            // The jobs stored so far run (and give their places back when settled); the rest
+            // never will.
+            let (stored, lost) = ids.split_at(jobs.len());
+            confirm(&store, stored).await;
+            if let Err(e) = store.release(lost).await {
+                worker::console_error!("jobs {}: their places wait for the grace: {e}", lost.join(" "));
+            }
+            return Err(e.into());
+        }
         jobs.push(job);
     }
+    confirm(&store, &ids).await;
+    for job in &jobs {
+        // A job whose message is lost here is sent again by its alarm (see `lease`).
+        work::enqueue_job(env, job).await?;
+    }
     Ok(jobs)
+}
+
+/// Confirms the places of stored jobs; should that fail, they are reclaimed after the grace
+/// while the jobs run (see `places`), which only lets more in for a while.
+async fn confirm(store: &Store<'_>, ids: &[String]) {
+    if let Err(e) = store.confirm(ids).await {
+        worker::console_error!("jobs {}: their places are not confirmed: {e}", ids.join(" "));
+    }
+}
+
+fn new_job(
+    job_id: &str,
+    r: ExtractRequest,
+    caller: &Caller,
+    batch_id: Option<&str>,
+    batch_webhook: &Option<String>,
+    created_at: &str,
+) -> Job {
+    Job {
+        job_id: job_id.to_string(),
+        batch_id: batch_id.map(str::to_string),
+        key_hash: caller.key_hash.clone(),
+        webhook_secret: caller.webhook_secret.clone(),
+        source_url: r.source_url,
+        status: Status::Queued,
+        progress: 0,
+        current_step: None,
+        estimated_time_remaining: Some(ESTIMATED_SECONDS),
+        input_file: None,
+        output_file: None,
+        options: JobOptions {
+            filename: r.filename,
+            webhook: r.webhook.or_else(|| batch_webhook.clone()),
+            priority: r.priority,
+        },
+        output: r.output_json,
+        plan: None,
+        error: None,
+        webhook: None,
+        created_at: created_at.to_string(),
+        started_at: None,
+        completed_at: None,
+        expires_at_ms: None,
+        attempts: 0,
+        max_source_bytes: caller.plan.max_source_bytes(),
+        output_upload: None,
+        settled: false,
+    }
 }
