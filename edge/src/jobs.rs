@@ -223,6 +223,20 @@ pub struct JobStore {
 }
 
 impl JobStore {
+    /// The coordinator's capacity places. Those kept under `active` (job id → key hash) before
+    /// places were confirmed are taken over as confirmed, so an upgrade keeps every job counted.
+    async fn places(&self) -> worker::Result<Places> {
+        let storage = self.state.storage();
+        if let Some(places) = storage.get("places").await? {
+            return Ok(places);
+        }
+        let active: Option<BTreeMap<String, String>> = storage.get("active").await?;
+        let places = Places::from_held(active.unwrap_or_default(), now_ms());
+        storage.put("places", &places).await?;
+        storage.delete("active").await?;
+        Ok(places)
+    }
+
     /// Moves the job's deadline after a write (or after its work was sent again `resends` times).
     async fn watch(&self, job: &Job, resends: u32) -> worker::Result<()> {
         let timing = Config::from_env(&self.env).lease_timing();
@@ -356,7 +370,7 @@ impl DurableObject for JobStore {
             (Method::Post, "/admit") => {
                 let ask: AdmitRequest = req.json().await?;
                 let cfg = Config::from_env(&self.env);
-                let mut places: Places = storage.get("places").await?.unwrap_or_default();
+                let mut places = self.places().await?;
                 let now = now_ms();
                 for id in places.reclaim(now, cfg.admission_grace_seconds * 1000) {
                     worker::console_log!("job {id}: its place is given back, the job was never stored");
@@ -368,14 +382,14 @@ impl DurableObject for JobStore {
             }
             (Method::Post, "/confirm") => {
                 let ids: Vec<String> = req.json().await?;
-                let mut places: Places = storage.get("places").await?.unwrap_or_default();
+                let mut places = self.places().await?;
                 places.confirm(&ids);
                 storage.put("places", &places).await?;
                 Response::empty()
             }
             (Method::Post, "/release") => {
                 let ids: Vec<String> = req.json().await?;
-                let mut places: Places = storage.get("places").await?.unwrap_or_default();
+                let mut places = self.places().await?;
                 places.release(&ids);
                 storage.put("places", &places).await?;
                 Response::empty()

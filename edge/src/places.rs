@@ -50,6 +50,15 @@ impl Full {
 pub struct Places(BTreeMap<String, Place>);
 
 impl Places {
+    /// Places of stored jobs (job id → key hash), confirmed, taken at `now_ms`.
+    pub fn from_held(held: BTreeMap<String, String>, now_ms: u64) -> Self {
+        Places(
+            held.into_iter()
+                .map(|(id, key_hash)| (id, Place { key_hash, since_ms: now_ms, confirmed: true }))
+                .collect(),
+        )
+    }
+
     /// Drops unconfirmed places taken more than `grace_ms` before `now_ms`; their job ids.
     pub fn reclaim(&mut self, now_ms: u64, grace_ms: u64) -> Vec<String> {
         let stale: Vec<String> = self
@@ -146,6 +155,14 @@ mod tests {
         p.release(&ids(&["slow"]));
         p.confirm(&ids(&["slow"]));
         assert_eq!(p.admit(&ids(&["next"]), "k", 1, 1, 1), Ok(()));
+    }
+
+    #[test]
+    fn places_kept_before_confirmations_count_as_confirmed() {
+        let held = [("a".to_string(), "k".to_string())].into_iter().collect();
+        let mut p = Places::from_held(held, 0);
+        assert!(p.reclaim(u64::MAX, GRACE).is_empty());
+        assert_eq!(p.admit(&ids(&["b"]), "k", 1, 10, 1), Err(Full::Key));
     }
 
     #[test]

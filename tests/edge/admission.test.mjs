@@ -38,17 +38,21 @@ const SMALL = 'mp4_h264_aac_stereo44k.mp4';
 test('places taken by a submission that never stored its jobs come back after the grace', async (t) => {
   const c = api(dying.base, keys.pro);
   const body = extractBody(fx.file(SMALL), 'aac');
+  const sentAt = Date.now(); // the place is taken after this
   assertError(await c.post('/v1/extract', body), 500, 'INTERNAL_ERROR', 'the submission stops');
-  const [, lost] = /jobs (job_[0-9a-f]{16}): the submission stops after taking their places/.exec(dying.log()) ?? [];
-  assert.ok(lost, 'the log names the job whose place was taken');
-  const refusedAt = Date.now();
+  // The Worker's log reaches its file a moment after the response.
+  const stopped = /jobs (job_[0-9a-f]{16}): the submission stops after taking their places/;
+  const [, lost] = await eventually(() => stopped.exec(dying.log()), 10_000, 'the log naming the job whose place was taken');
   assertError(await c.post('/v1/extract', body), 503, 'QUEUE_FULL', 'the place is taken');
   // Once the grace has passed the place is free: the next submission is admitted (and stops
   // after admission in turn).
   await eventually(async () => (await c.post('/v1/extract', body)).status === 500, (GRACE_SECONDS + 20) * 1000, 'a free place');
-  t.diagnostic(`place reclaimed ${((Date.now() - refusedAt) / 1000).toFixed(1)} s after (grace ${GRACE_SECONDS} s)`);
-  assert.ok(Date.now() - refusedAt >= (GRACE_SECONDS - 1) * 1000, 'not before the grace');
-  assert.match(dying.log(), new RegExp(`job ${lost}: its place is given back, the job was never stored`));
+  const after = (Date.now() - sentAt) / 1000;
+  t.diagnostic(`place reclaimed ${after.toFixed(1)} s after the submission (grace ${GRACE_SECONDS} s)`);
+  // Half a second for the Worker's clock, which only moves between its I/O.
+  assert.ok(after >= GRACE_SECONDS - 0.5, `not before the grace (${after} s)`);
+  const reclaimed = new RegExp(`job ${lost}: its place is given back, the job was never stored`);
+  await eventually(() => reclaimed.test(dying.log()), 10_000, 'the log naming the reclaimed place');
 });
 
 test('a stored job keeps its place past the grace until it is settled', async () => {
