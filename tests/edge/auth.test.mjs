@@ -2,13 +2,12 @@
 // plan's limits → 403; public routes. Then address restrictions on an instance that does NOT
 // allow loopback (ALLOW_LOOPBACK_SOURCES=false, as in production): loopback sources and
 // webhooks in every spelling → 400, and the service never contacts them.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  EDGE_DIR, api, assertError, defaultVars, extractBody, startFixtureServer, startService, startWebhookReceiver,
-  testKeys, waitForJob,
+  EDGE_DIR, api, assertError, extractBody, testKeys, useService, waitForJob,
 } from './harness.mjs';
 
 const keys = testKeys();
@@ -16,16 +15,10 @@ let svc;
 let fx;
 let rx;
 
-before(async () => {
-  fx = await startFixtureServer();
-  rx = await startWebhookReceiver();
-  svc = await startService({ name: 'auth', vars: { ...defaultVars(keys), ALLOW_LOOPBACK_SOURCES: 'false' } });
-});
-after(async () => {
-  await svc?.stop();
-  await fx?.close();
-  await rx?.close();
-});
+useService(
+  { keys, name: 'auth', receiver: true, vars: { ALLOW_LOOPBACK_SOURCES: 'false' } },
+  (s) => ({ svc, fx, rx } = s),
+);
 
 const with_ = (key) => api(svc.base, key);
 // A public name that cannot resolve: jobs are accepted and fail with DOWNLOAD_FAILED.

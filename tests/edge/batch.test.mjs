@@ -1,10 +1,9 @@
 // Batches: 10 jobs that all complete, GET /v1/batch/{id} and its counts, a mixed batch,
 // per-job options, the 10-job limit and whole-batch rejection naming the invalid job.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BATCH_ID_RE, ISO_RE, JOB_ID_RE, api, assertError, defaultVars, eventually, extractBody, startFixtureServer,
-  startService, testKeys, waitForJob,
+  BATCH_ID_RE, ISO_RE, JOB_ID_RE, assertError, eventually, extractBody, testKeys, useService, waitForJob,
 } from './harness.mjs';
 
 const keys = testKeys();
@@ -12,15 +11,7 @@ let svc;
 let fx;
 let c;
 
-before(async () => {
-  fx = await startFixtureServer();
-  svc = await startService({ name: 'batch', vars: defaultVars(keys) });
-  c = api(svc.base, keys.pro);
-});
-after(async () => {
-  await svc?.stop();
-  await fx?.close();
-});
+useService({ keys, name: 'batch' }, (s) => ({ svc, fx, c } = s));
 
 const COUNT_KEYS = ['queued', 'processing', 'completed', 'failed'];
 

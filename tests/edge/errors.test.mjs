@@ -3,11 +3,10 @@
 // a failed job's status (DOWNLOAD_FAILED, INVALID_VIDEO, INVALID_OUTPUT, EXTRACTION_FAILED).
 // The instance allows loopback sources (ALLOW_LOOPBACK_SOURCES=true) so jobs can fetch from the
 // fixture server; the same checks without loopback are in auth.test.mjs.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  api, assertError, defaultVars, extractBody, manifest, runJob, startFixtureServer, startService, testKeys,
-  waitForJob,
+  api, assertError, extractBody, manifest, runJob, testKeys, useService, waitForJob,
 } from './harness.mjs';
 
 const keys = testKeys();
@@ -15,15 +14,7 @@ let svc;
 let fx;
 let c;
 
-before(async () => {
-  fx = await startFixtureServer();
-  svc = await startService({ name: 'errors', vars: defaultVars(keys) });
-  c = api(svc.base, keys.pro);
-});
-after(async () => {
-  await svc?.stop();
-  await fx?.close();
-});
+useService({ keys, name: 'errors' }, (s) => ({ svc, fx, c } = s));
 
 const GOOD = 'mp4_h264_aac_stereo44k.mp4';
 const good = () => extractBody(fx.file(GOOD), 'aac');

@@ -1,11 +1,10 @@
 // Output retention with OUTPUT_TTL_SECONDS=3: downloadable at first, 410 FILE_EXPIRED after
 // expiry (before and after the scheduled cleanup runs), the status stays "completed", and the
 // cleanup deletes the stored object.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  api, assertCleanLog, assertError, defaultVars, extractBody, filesUnder, runJob, sha256, sleep,
-  startFixtureServer, startService, testKeys,
+  assertCleanLog, assertError, extractBody, filesUnder, runJob, sha256, sleep, testKeys, useService,
 } from './harness.mjs';
 import { readFileSync, statSync } from 'node:fs';
 
@@ -15,15 +14,10 @@ let svc;
 let fx;
 let c;
 
-before(async () => {
-  fx = await startFixtureServer();
-  svc = await startService({ name: 'expiry', vars: { ...defaultVars(keys), OUTPUT_TTL_SECONDS: String(TTL) }, testScheduled: true });
-  c = api(svc.base, keys.pro);
-});
-after(async () => {
-  await svc?.stop();
-  await fx?.close();
-});
+useService(
+  { keys, name: 'expiry', vars: { OUTPUT_TTL_SECONDS: String(TTL) }, testScheduled: true },
+  (s) => ({ svc, fx, c } = s),
+);
 
 /** Files in wrangler's local storage whose bytes are exactly `bytes`. */
 function storedCopies(bytes) {

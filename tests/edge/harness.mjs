@@ -17,6 +17,7 @@ import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const EDGE_DIR = join(REPO_ROOT, 'edge');
@@ -363,6 +364,30 @@ export function testKeys() {
     revoked: `ck_test_revoked_${r()}`,
     webhookSecret: `whsec_test_${r()}`,
   };
+}
+
+/**
+ * A test file's services: a `before` hook starts the fixture server (`fixtures`: its options), a
+ * webhook receiver if `receiver`, and `wrangler dev` with `defaultVars(keys)` overlaid by `vars`
+ * (the other options go to startService), then hands `{svc, fx, rx, c}` to `assign` (`c`: a
+ * client with the pro key; awaited, so whatever else the file needs first can go there: Node
+ * 20 starts a file's top-level hooks without waiting for the one before); an `after` hook
+ * stops them all.
+ */
+export function useService({ keys, vars = {}, receiver = false, fixtures, ...service }, assign) {
+  const s = {};
+  before(async () => {
+    s.fx = await startFixtureServer(fixtures);
+    if (receiver) s.rx = await startWebhookReceiver();
+    s.svc = await startService({ ...service, vars: { ...defaultVars(keys), ...vars } });
+    s.c = api(s.svc.base, keys.pro);
+    await assign(s);
+  });
+  after(async () => {
+    await s.svc?.stop();
+    await s.fx?.close();
+    await s.rx?.close();
+  });
 }
 
 /** Vars every instance gets unless the test overrides them (explicit, so edge/.dev.vars cannot leak in). */

@@ -8,9 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  FIXTURES_DIR, FORMATS, ISO_RE, JOB_ID_RE, OUT_DIR, api, decodedDuration, defaultVars, extractBody,
-  ffmpegDecodeErrors, ffprobe, integratedLoudness, manifest, parseContentDisposition, pcmMd5, planKind, runJob,
-  saveOutput, startFixtureServer, startService, testKeys,
+  FIXTURES_DIR, FORMATS, ISO_RE, JOB_ID_RE, OUT_DIR, decodedDuration, extractBody, ffmpegDecodeErrors,
+  ffprobe, integratedLoudness, manifest, parseContentDisposition, pcmMd5, planKind, runJob, saveOutput,
+  testKeys, useService,
 } from './harness.mjs';
 
 const keys = testKeys();
@@ -30,23 +30,20 @@ function makeBig(name, seconds, size) {
   if (r.status !== 0) throw new Error(`ffmpeg ${name}: ${r.stderr}`);
 }
 
-before(async () => {
+before(() => {
   mkdirSync(BIG_DIR, { recursive: true });
   // An MP4 with its index at the end and audio spread over 60-odd MiB, and a Matroska file
   // whose reader reads everything.
   makeBig('big_index_at_end.mp4', 30, '320x180');
   makeBig('big.mkv', 6, '640x360');
-  fx = await startFixtureServer({ extraDir: BIG_DIR });
-  // Without wrangler's DevTools proxy, as `scripts/run` runs it: the proxy cannot carry
-  // sources of tens of megabytes (see startService).
-  svc = await startService({ name: 'lifecycle', vars: defaultVars(keys), inspector: false });
-  c = api(svc.base, keys.pro);
 });
-after(async () => {
-  await svc?.stop();
-  await fx?.close();
-  rmSync(BIG_DIR, { recursive: true, force: true });
-});
+// Without wrangler's DevTools proxy, as `scripts/run` runs it: the proxy cannot carry sources of
+// tens of megabytes (see startService).
+useService(
+  { keys, name: 'lifecycle', fixtures: { extraDir: BIG_DIR }, inspector: false },
+  (s) => ({ svc, fx, c } = s),
+);
+after(() => rmSync(BIG_DIR, { recursive: true, force: true }));
 
 const STEPS = ['downloading_video', 'analyzing_video', 'extracting_audio', 'finalizing'];
 const ORDER = { queued: 0, processing: 1, completed: 2, failed: 2 };

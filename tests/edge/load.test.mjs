@@ -2,9 +2,9 @@
 // key in turn, against QUEUE_CAPACITY=6 and KEY_CAPACITY=4, so both limits are reached. Asserts
 // the invariants, not timings: every job ends, the known failures and only they fail, QUEUE_FULL
 // only above the capacity and always with Retry-After, and every refused client gets in on retry.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertCleanLog, startFixtureServer, startService, testKeys } from './harness.mjs';
+import { assertCleanLog, testKeys, useService } from './harness.mjs';
 import { expectedFailures, fixtureBodies, loadVars, runLoad, table } from './load.mjs';
 
 const JOBS = 100;
@@ -14,17 +14,11 @@ const keys = testKeys();
 let svc;
 let fx;
 
-before(async () => {
-  fx = await startFixtureServer();
-  // Without wrangler's DevTools proxy, as scripts/load (see loadVars).
-  svc = await startService({
-    name: 'load', inspector: false, vars: loadVars(keys, { queueCapacity: capacity.queue, keyCapacity: capacity.key }),
-  });
-});
-after(async () => {
-  await svc?.stop();
-  await fx?.close();
-});
+// Without wrangler's DevTools proxy, as scripts/load (see loadVars).
+useService(
+  { keys, name: 'load', inspector: false, vars: loadVars(keys, { queueCapacity: capacity.queue, keyCapacity: capacity.key }) },
+  (s) => ({ svc, fx } = s),
+);
 
 test(`${JOBS} jobs at concurrency ${CONCURRENCY} (QUEUE_CAPACITY=${capacity.queue}, KEY_CAPACITY=${capacity.key})`, async () => {
   const r = await runLoad({

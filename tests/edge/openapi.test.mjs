@@ -2,11 +2,10 @@
 // documented responses, and describes what the service really returns: real responses of a
 // small lifecycle (success and error bodies, webhook payloads) validate against the declared
 // schemas, and every property they carry is declared.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  FORMATS, api, defaultVars, extractBody, runJob, startFixtureServer, startService,
-  startWebhookReceiver, testKeys, waitForJob,
+  FORMATS, api, extractBody, runJob, testKeys, useService, waitForJob,
 } from './harness.mjs';
 import { resolveRef, undeclaredProperties, validate } from './schema.mjs';
 
@@ -17,20 +16,11 @@ let rx;
 let c;
 let spec;
 
-before(async () => {
-  fx = await startFixtureServer();
-  rx = await startWebhookReceiver();
-  svc = await startService({ name: 'openapi', vars: defaultVars(keys) });
-  c = api(svc.base, keys.pro);
+useService({ keys, name: 'openapi', receiver: true }, async (s) => {
+  ({ svc, fx, rx, c } = s);
   const r = await api(svc.base, null).get('/v1/openapi.json');
   assert.equal(r.status, 200, r.text.slice(0, 300));
   spec = r.json;
-});
-after(async () => {
-  fx?.release('openapi');
-  await svc?.stop();
-  await fx?.close();
-  await rx?.close();
 });
 
 // Routes of docs/api.md with the statuses it documents for each.

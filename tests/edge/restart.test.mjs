@@ -9,11 +9,11 @@
 // a job interrupted on every run fails after 3 runs, a job killed while the engine extracts runs
 // again to the same bytes as an uninterrupted run with its killed upload aborted in R2, and the
 // capacity count ends where it began.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  api, assertCleanLog, assertError, decodedDuration, defaultVars, eventually, extractBody, ffprobe, r2Query, saveOutput,
-  sha256, sleep, startFixtureServer, startService, startWebhookReceiver, testKeys, waitForJob,
+  assertCleanLog, assertError, decodedDuration, eventually, extractBody, ffprobe, r2Query, saveOutput,
+  sha256, sleep, testKeys, useService, waitForJob,
 } from './harness.mjs';
 
 const keys = testKeys();
@@ -26,28 +26,19 @@ let fx;
 let rx;
 let c;
 
-before(async () => {
-  fx = await startFixtureServer();
-  rx = await startWebhookReceiver();
-  svc = await startService({
-    name: 'restart',
-    // Without wrangler's DevTools proxy, under which downloads of a few MB hang (see harness.mjs).
-    inspector: false,
-    vars: {
-      ...defaultVars(keys),
-      JOB_LEASE_SECONDS: String(LEASE_SECONDS),
-      QUEUE_CAPACITY: String(CAPACITY),
-      KEY_CAPACITY: String(CAPACITY),
-      WEBHOOK_RETRY_BASE_SECONDS: String(WEBHOOK_RETRY_BASE_SECONDS),
-    },
-  });
-  c = api(svc.base, keys.pro);
-});
-after(async () => {
-  await svc?.stop();
-  await fx?.close();
-  await rx?.close();
-});
+useService({
+  keys,
+  name: 'restart',
+  receiver: true,
+  // Without wrangler's DevTools proxy, under which downloads of a few MB hang (see harness.mjs).
+  inspector: false,
+  vars: {
+    JOB_LEASE_SECONDS: String(LEASE_SECONDS),
+    QUEUE_CAPACITY: String(CAPACITY),
+    KEY_CAPACITY: String(CAPACITY),
+    WEBHOOK_RETRY_BASE_SECONDS: String(WEBHOOK_RETRY_BASE_SECONDS),
+  },
+}, (s) => ({ svc, fx, rx, c } = s));
 
 const SMALL = 'mp4_h264_aac_stereo44k.mp4';
 const LONG = 'long_mp4_h264_aac_stereo44k_10min.mp4';

@@ -4,14 +4,14 @@
 // hostile output names, given as `options.filename` or derived from the source URL, in
 // `Content-Disposition`. (Authentication per route: auth.test.mjs; addresses: auth.test.mjs and
 // the unit table in edge/src/fetch_guard.rs.)
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  EDGE_DIR, REPO_ROOT, api, assertCleanLog, assertError, defaultVars, extractBody, filesUnder,
-  parseContentDisposition, runJob, sha256, startFixtureServer, startService, testKeys,
+  EDGE_DIR, REPO_ROOT, api, assertCleanLog, assertError, extractBody, filesUnder, parseContentDisposition,
+  runJob, sha256, testKeys, useService,
 } from './harness.mjs';
 
 const OPENAPI = JSON.parse(readFileSync(join(EDGE_DIR, 'src', 'openapi.json'), 'utf8'));
@@ -28,15 +28,7 @@ let svc;
 let fx;
 let pro;
 
-before(async () => {
-  fx = await startFixtureServer();
-  svc = await startService({ name: 'security', vars: defaultVars(keys) });
-  pro = api(svc.base, keys.pro);
-});
-after(async () => {
-  await svc?.stop();
-  await fx?.close();
-});
+useService({ keys, name: 'security' }, (s) => ({ svc, fx, c: pro } = s));
 
 /** The CORS headers every response carries. */
 function assertCors(res, what) {

@@ -3,11 +3,10 @@
 // makes every run stop right there, as if its Worker died. The job's Durable Object alarm finds
 // the result unsettled once the lease (JOB_LEASE_SECONDS) passes and sends the settling to the
 // queue. With one place in all, the next submission is refused until then and accepted after.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  api, assertCleanLog, assertError, defaultVars, eventually, extractBody, r2Query, sleep, startFixtureServer,
-  startService, startWebhookReceiver, testKeys, waitForJob,
+  assertCleanLog, assertError, eventually, extractBody, r2Query, sleep, testKeys, useService, waitForJob,
 } from './harness.mjs';
 
 const keys = testKeys();
@@ -17,26 +16,12 @@ let fx;
 let rx;
 let c;
 
-before(async () => {
-  fx = await startFixtureServer();
-  rx = await startWebhookReceiver();
-  svc = await startService({
-    name: 'settle',
-    vars: {
-      ...defaultVars(keys),
-      DEV_STOP_AFTER_RESULT: 'true',
-      JOB_LEASE_SECONDS: String(LEASE_SECONDS),
-      QUEUE_CAPACITY: '1',
-      KEY_CAPACITY: '1',
-    },
-  });
-  c = api(svc.base, keys.pro);
-});
-after(async () => {
-  await svc?.stop();
-  await fx?.close();
-  await rx?.close();
-});
+useService({
+  keys,
+  name: 'settle',
+  receiver: true,
+  vars: { DEV_STOP_AFTER_RESULT: 'true', JOB_LEASE_SECONDS: String(LEASE_SECONDS), QUEUE_CAPACITY: '1', KEY_CAPACITY: '1' },
+}, (s) => ({ svc, fx, rx, c } = s));
 
 const inputs = () => r2Query(svc, "SELECT key FROM _mf_objects WHERE key LIKE 'inputs/%'").map((o) => o.key);
 

@@ -1,11 +1,11 @@
 // Webhooks: job.completed and job.failed payloads, the HMAC signature (DEV_WEBHOOK_SECRET),
 // retries on errors / redirects / timeouts (WEBHOOK_RETRY_BASE_SECONDS=1 shortens the schedule),
 // giving up after 5 attempts (WEBHOOK_FAILED), redelivery, and batch webhooks.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ISO_RE, api, assertCleanLog, assertError, defaultVars, eventually, extractBody, runJob, sleep,
-  startFixtureServer, startService, startWebhookReceiver, testKeys, verifyWebhook, waitForJob,
+  ISO_RE, assertCleanLog, assertError, eventually, extractBody, runJob, sleep, testKeys, useService,
+  verifyWebhook, waitForJob,
 } from './harness.mjs';
 
 const keys = testKeys();
@@ -14,17 +14,10 @@ let fx;
 let rx;
 let c;
 
-before(async () => {
-  fx = await startFixtureServer();
-  rx = await startWebhookReceiver();
-  svc = await startService({ name: 'webhooks', vars: { ...defaultVars(keys), WEBHOOK_RETRY_BASE_SECONDS: '1' } });
-  c = api(svc.base, keys.pro);
-});
-after(async () => {
-  await svc?.stop();
-  await fx?.close();
-  await rx?.close();
-});
+useService(
+  { keys, name: 'webhooks', receiver: true, vars: { WEBHOOK_RETRY_BASE_SECONDS: '1' } },
+  (s) => ({ svc, fx, rx, c } = s),
+);
 
 const FILE = 'mp4_h264_aac_stereo44k.mp4';
 
