@@ -237,6 +237,14 @@ impl JobStore {
         Ok(places)
     }
 
+    /// Applies `change` to the coordinator's places and stores them; what `change` returns.
+    async fn change_places<T>(&self, change: impl FnOnce(&mut Places) -> T) -> worker::Result<T> {
+        let mut places = self.places().await?;
+        let out = change(&mut places);
+        self.state.storage().put("places", &places).await?;
+        Ok(out)
+    }
+
     /// Moves the job's deadline after a write (or after its work was sent again `resends` times).
     async fn watch(&self, job: &Job, resends: u32) -> worker::Result<()> {
         let timing = Config::from_env(&self.env).lease_timing();
@@ -370,28 +378,26 @@ impl DurableObject for JobStore {
             (Method::Post, "/admit") => {
                 let ask: AdmitRequest = req.json().await?;
                 let cfg = Config::from_env(&self.env);
-                let mut places = self.places().await?;
                 let now = now_ms();
-                for id in places.reclaim(now, cfg.admission_grace_seconds * 1000) {
-                    worker::console_log!("job {id}: its place is given back, the job was never stored");
-                }
-                let admitted = places.admit(&ask.job_ids, &ask.key_hash, now, cfg.queue_capacity, cfg.key_capacity);
-                storage.put("places", &places).await?;
+                let admitted = self
+                    .change_places(|places| {
+                        for id in places.reclaim(now, cfg.admission_grace_seconds * 1000) {
+                            worker::console_log!("job {id}: its place is given back, the job was never stored");
+                        }
+                        places.admit(&ask.job_ids, &ask.key_hash, now, cfg.queue_capacity, cfg.key_capacity)
+                    })
+                    .await?;
                 let scope = admitted.err().map(|full| full.as_str().to_string());
                 Response::from_json(&Admission { admitted: scope.is_none(), scope })
             }
             (Method::Post, "/confirm") => {
                 let ids: Vec<String> = req.json().await?;
-                let mut places = self.places().await?;
-                places.confirm(&ids);
-                storage.put("places", &places).await?;
+                self.change_places(|places| places.confirm(&ids)).await?;
                 Response::empty()
             }
             (Method::Post, "/release") => {
                 let ids: Vec<String> = req.json().await?;
-                let mut places = self.places().await?;
-                places.release(&ids);
-                storage.put("places", &places).await?;
+                self.change_places(|places| places.release(&ids)).await?;
                 Response::empty()
             }
             (Method::Post, "/expiry") => {

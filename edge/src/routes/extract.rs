@@ -65,12 +65,12 @@ pub async fn submit(
     for (r, job_id) in requests.into_iter().zip(&ids) {
         let job = new_job(job_id, r, caller, batch_id, &batch_webhook, &created_at);
         if let Err(e) = store.put(&job).await {
-            // The jobs stored so far run (and give their places back when settled); the rest
-            // never will.
+            // The jobs stored so far run, their alarms sending their work (see `lease`), and
+            // give their places back when settled; the rest never will.
             let (stored, lost) = ids.split_at(jobs.len());
             confirm(&store, stored).await;
-            if let Err(e) = store.release(lost).await {
-                worker::console_error!("jobs {}: their places wait for the grace: {e}", lost.join(" "));
+            if let Err(release_error) = store.release(lost).await {
+                worker::console_error!("jobs {}: their places wait for the grace: {release_error}", lost.join(" "));
             }
             return Err(e.into());
         }
