@@ -122,15 +122,12 @@ impl Decoder {
                     // The float decoders (AAC, MP3, Vorbis): each channel converted in a loop
                     // that vectorises, then interleaved.
                     let to_int = FloatToInt::new(self.bits);
-                    let start = out.len();
-                    out.resize(start + planes.frames() * self.channels, 0);
-                    for (c, plane) in planes.iter_planes().enumerate() {
-                        self.scratch_i32.resize(plane.len(), 0);
-                        to_int.convert(plane, &mut self.scratch_i32);
-                        for (frame, &v) in out[start..].chunks_exact_mut(self.channels).zip(&self.scratch_i32) {
-                            frame[c] = v;
-                        }
+                    let frames = planes.frames();
+                    self.scratch_i32.clear();
+                    for plane in planes.iter_planes() {
+                        to_int.extend(plane, &mut self.scratch_i32);
                     }
+                    interleave(&self.scratch_i32, frames, self.channels, out);
                 } else if self.bits == 16 {
                     buf.copy_to_vec_interleaved(&mut self.scratch_i16);
                     out.extend(self.scratch_i16.iter().map(|&s| i32::from(s)));
@@ -143,10 +140,8 @@ impl Decoder {
             Inner::Opus(dec) => {
                 let n = dec.decode(data, &mut self.scratch_f32)?;
                 let pcm = &self.scratch_f32[..n * self.channels];
-                let to_int = FloatToInt::new(self.bits);
                 let start = out.len();
-                out.resize(start + pcm.len(), 0);
-                to_int.convert(pcm, &mut out[start..]);
+                FloatToInt::new(self.bits).extend(pcm, out);
                 if let Some(order) = wav_order(self.channels, dec.family) {
                     let mut frame = [0i32; 8];
                     for f in out[start..].chunks_exact_mut(self.channels) {
@@ -193,21 +188,20 @@ impl FloatToInt {
         FloatToInt { scale, lo: -scale, hi: scale - 1.0 }
     }
 
-    /// Converts `src` into `dst`. Up to 16 bits, rounding goes through the mantissa (see
+    /// Appends `src` converted to `out`. Up to 16 bits, rounding goes through the mantissa (see
     /// [`ROUNDER`]) rather than a float-to-int conversion, which costs a saturation check per
     /// sample on wasm32 and baseline x86-64; above, it rounds half away from zero by hand
-    /// (`f32::round` is a libm call there). Both loops vectorise.
-    fn convert(self, src: &[f32], dst: &mut [i32]) {
+    /// (`f32::round` is a libm call there). Both loops vectorise, and write `out` without
+    /// zeroing it first.
+    fn extend(self, src: &[f32], out: &mut Vec<i32>) {
         if self.scale <= 32_768.0 {
             let bias = ROUNDER.to_bits() as i32;
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d = (self.clamped(s) + ROUNDER).to_bits() as i32 - bias;
-            }
+            out.extend(src.iter().map(|&s| (self.clamped(s) + ROUNDER).to_bits() as i32 - bias));
         } else {
-            for (d, &s) in dst.iter_mut().zip(src) {
+            out.extend(src.iter().map(|&s| {
                 let v = self.clamped(s);
-                *d = (v + 0.5f32.copysign(v)) as i32;
-            }
+                (v + 0.5f32.copysign(v)) as i32
+            }));
         }
     }
 
@@ -222,6 +216,19 @@ impl FloatToInt {
         } else {
             self.hi
         }
+    }
+}
+
+/// Appends `planar` (`channels` planes of `frames` samples, one after another) to `out`,
+/// interleaved; mono and stereo, nearly every source, without a per-sample index.
+fn interleave(planar: &[i32], frames: usize, channels: usize, out: &mut Vec<i32>) {
+    match channels {
+        1 => out.extend_from_slice(planar),
+        2 => {
+            let (left, right) = planar.split_at(frames);
+            out.extend(left.iter().zip(right).flat_map(|(&l, &r)| [l, r]));
+        }
+        _ => out.extend((0..frames).flat_map(|f| planar[f..].iter().step_by(frames).copied())),
     }
 }
 
@@ -297,20 +304,33 @@ impl OpusDecoder {
 
 #[cfg(test)]
 mod tests {
-    use super::FloatToInt;
+    use super::{interleave, FloatToInt};
 
     #[test]
     fn floats_become_rounded_clamped_integers() {
         let lsb = 1.0 / 32_768.0;
         let src = [0.0, 0.4 * lsb, 0.6 * lsb, -1.6 * lsb, 2.5 * lsb, -1.0, 1.0, 3.0, -3.0, f32::NAN];
-        let mut dst = [0; 10];
-        FloatToInt::new(16).convert(&src, &mut dst);
+        let mut dst = vec![7];
+        FloatToInt::new(16).extend(&src, &mut dst);
         // 2.5 rounds to even through the mantissa.
-        assert_eq!(dst, [0, 0, 1, -2, 2, -32_768, 32_767, 32_767, -32_768, -32_768]);
+        assert_eq!(dst, [7, 0, 0, 1, -2, 2, -32_768, 32_767, 32_767, -32_768, -32_768]);
         let lsb = 1.0 / 8_388_608.0;
         let src = [0.6 * lsb, -2.5 * lsb, 1.0, -3.0, f32::NAN];
-        let mut dst = [0; 5];
-        FloatToInt::new(24).convert(&src, &mut dst);
+        let mut dst = Vec::new();
+        FloatToInt::new(24).extend(&src, &mut dst);
         assert_eq!(dst, [1, -3, 8_388_607, -8_388_608, -8_388_608]);
+    }
+
+    #[test]
+    fn planes_are_interleaved_after_what_is_there() {
+        for channels in 1..=3 {
+            let frames = 4;
+            let planar: Vec<i32> = (0..channels).flat_map(|c| (0..frames).map(move |f| 10 * f + c)).collect();
+            let mut out = vec![-1];
+            interleave(&planar, frames as usize, channels as usize, &mut out);
+            let want: Vec<i32> =
+                [-1].into_iter().chain((0..frames).flat_map(|f| (0..channels).map(move |c| 10 * f + c))).collect();
+            assert_eq!(out, want, "{channels} channels");
+        }
     }
 }
