@@ -237,6 +237,9 @@ drop.addEventListener('drop', (e) => {
 for (const id of ['format', 'quality', 'normalize']) $(id).addEventListener('change', () => file && replan());
 $('extract').addEventListener('click', run);
 $('cancel').addEventListener('click', () => running?.abort());
+// A file picked while the engine was still loading fired its change event before the listener
+// above was there: take it up now.
+if (engine && $('file').files[0]) choose($('file').files[0]);
 
 // ---- With the API ----
 

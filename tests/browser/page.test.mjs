@@ -165,6 +165,23 @@ describe('the demo page reports what it cannot do', () => {
   });
 });
 
+test('a file picked while the engine is still loading is taken up once it has loaded', async () => {
+  const slow = await browser.context.newPage();
+  try {
+    // The page's script waits for the engine before it listens for a pick; hold the engine back.
+    await slow.route('**/pkg/index.js', async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    await slow.goto(svc.base + '/');
+    await slow.setInputFiles('#file', join(FIXTURES_DIR, 'mp4_h264_aac_stereo44k.mp4'));
+    await slow.waitForFunction(() => document.getElementById('plan').textContent !== '' || !document.getElementById('error').hidden);
+    assert.match(await slow.textContent('#plan'), /^Lossless copy/);
+  } finally {
+    await slow.close();
+  }
+});
+
 describe('the API tab', () => {
   test('submits a URL job, follows its progress and offers the download', async () => {
     await page.click('#tab-api');
