@@ -28,6 +28,9 @@ pub struct Config {
     /// How long a job may go without a sign of life (its run starting, or its heartbeat) before
     /// its work is sent again (see `lease`).
     pub job_lease_seconds: u64,
+    /// How long a source may take to answer (status and headers), and to send more of its body.
+    pub source_answer_seconds: u64,
+    pub source_stall_seconds: u64,
     /// `DEV_STOP_AFTER_RESULT`, for tests in development only: a run stops right after recording
     /// its result, as if its Worker died there, leaving the settling to the job's alarm.
     pub stop_after_result: bool,
@@ -58,6 +61,8 @@ impl Config {
             maintenance: flag("MAINTENANCE"),
             webhook_retry_base_seconds: num("WEBHOOK_RETRY_BASE_SECONDS", 10) as u32,
             job_lease_seconds: num("JOB_LEASE_SECONDS", 60).max(1),
+            source_answer_seconds: num("SOURCE_ANSWER_SECONDS", 30).max(1),
+            source_stall_seconds: num("SOURCE_STALL_SECONDS", 60).max(1),
             stop_after_result: flag("DEV_STOP_AFTER_RESULT"),
             stop_after_admit: flag("DEV_STOP_AFTER_ADMIT"),
         }

@@ -6,8 +6,8 @@
 //! large pieces (a BYOB reader with a 1 MiB buffer, reused), so the Worker does a few thousand
 //! reads for a gigabyte, and counts every byte: more than the plan's limit, or a count that
 //! differs from the declared length, fails the job with `DOWNLOAD_FAILED` and nothing is kept.
-//! A source that sends nothing for [`STALL_TIMEOUT`] fails the same way; progress is saved as
-//! the bytes arrive.
+//! A source that does not answer within `SOURCE_ANSWER_SECONDS`, or then sends nothing for
+//! `SOURCE_STALL_SECONDS`, fails the same way; progress is saved as the bytes arrive.
 
 use std::time::Duration;
 
@@ -31,10 +31,6 @@ const PART: usize = 8 << 20;
 const READ_BUFFER: u32 = 1 << 20;
 /// Redirects followed for a source, each checked again.
 const MAX_REDIRECTS: u32 = 5;
-/// A source must answer (status and headers) within this.
-pub const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(30);
-/// A source that sends nothing for this long fails.
-pub const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often a waiting read checks for a stall.
 const TICK: Duration = Duration::from_secs(1);
 
@@ -67,8 +63,13 @@ pub async fn download(cfg: &Config, job: &mut Job, bucket: &Bucket, p: &mut Prog
     };
     let stored = match (body, declared.filter(|_| !encoded)) {
         (None, _) | (_, Some(0)) => Ok(0),
-        (Some(body), Some(len)) => store_whole(&body, len, limit, job, bucket, &key, p).await,
-        (Some(body), None) => store_in_parts(&body, limit, None, job, bucket, &key, p).await,
+        (Some(body), len) => match BodyReader::new(&body, cfg.source_stall_seconds) {
+            Err(e) => Err(infra(js_error(e))),
+            Ok(reader) => match len {
+                Some(len) => store_whole(reader, len, limit, job, bucket, &key, p).await,
+                None => store_in_parts(reader, limit, None, job, bucket, &key, p).await,
+            },
+        },
     };
     let total = match stored {
         Ok(total) => total,
@@ -100,7 +101,8 @@ async fn fetch_source(cfg: &Config, source_url: &str) -> Result<(Response, web_s
         let signal = AbortSignal::from(ctrl.signal());
         let request = Fetch::Request(req);
         let fetch = Box::pin(request.send_with_signal(&signal));
-        let resp = match select(fetch, Box::pin(Delay::from(FIRST_BYTE_TIMEOUT))).await {
+        let answer = Duration::from_secs(cfg.source_answer_seconds);
+        let resp = match select(fetch, Box::pin(Delay::from(answer))).await {
             Either::Left((Ok(resp), _)) => resp,
             // Once: a kept-alive connection the source closed just then ("Network connection lost").
             Either::Left((Err(_), _)) if !retried => {
@@ -112,7 +114,7 @@ async fn fetch_source(cfg: &Config, source_url: &str) -> Result<(Response, web_s
             }
             Either::Right(_) => {
                 ctrl.abort();
-                return Err(download_failed(format!("no answer within {} s", FIRST_BYTE_TIMEOUT.as_secs())));
+                return Err(download_failed(format!("no answer within {} s", cfg.source_answer_seconds)));
             }
         };
         match resp.status_code() {
@@ -159,10 +161,12 @@ struct BodyReader {
     /// Bytes read so far and when the last piece arrived.
     bytes: u64,
     last_piece_ms: u64,
+    /// How long the source may send nothing.
+    stall_ms: u64,
 }
 
 impl BodyReader {
-    fn new(body: &web_sys::ReadableStream) -> Result<Self, JsValue> {
+    fn new(body: &web_sys::ReadableStream, stall_seconds: u64) -> Result<Self, JsValue> {
         let get_reader: js_sys::Function = js_sys::Reflect::get(body, &"getReader".into())?.dyn_into()?;
         let options = js_sys::Object::new();
         js_sys::Reflect::set(&options, &"mode".into(), &"byob".into())?;
@@ -171,7 +175,15 @@ impl BodyReader {
             Ok(reader) => (reader, true),
             Err(_) => (get_reader.call0(body)?, false),
         };
-        Ok(BodyReader { reader, byob, spare: None, pending: None, bytes: 0, last_piece_ms: now_ms() })
+        Ok(BodyReader {
+            reader,
+            byob,
+            spare: None,
+            pending: None,
+            bytes: 0,
+            last_piece_ms: now_ms(),
+            stall_ms: stall_seconds * 1000,
+        })
     }
 
     fn start_read(&mut self) -> Result<JsFuture, JsValue> {
@@ -186,7 +198,7 @@ impl BodyReader {
     }
 
     /// The next piece of the body (`None` at its end). Fails when the connection breaks or the
-    /// source sends nothing for [`STALL_TIMEOUT`].
+    /// source sends nothing for `stall_ms`.
     async fn next(&mut self) -> Result<Option<js_sys::Uint8Array>, Error> {
         let broke = |bytes: u64, e: JsValue| {
             download_failed(format!("the connection broke after {bytes} bytes: {}", js_error(e)))
@@ -210,11 +222,11 @@ impl BodyReader {
                     return Ok(Some(piece));
                 }
                 Either::Right((_, still)) => {
-                    if now_ms().saturating_sub(self.last_piece_ms) >= STALL_TIMEOUT.as_millis() as u64 {
+                    if now_ms().saturating_sub(self.last_piece_ms) >= self.stall_ms {
                         self.cancel();
                         return Err(download_failed(format!(
                             "the source stalled for {} s after {} bytes",
-                            STALL_TIMEOUT.as_secs(),
+                            self.stall_ms / 1000,
                             self.bytes
                         )));
                     }
@@ -253,7 +265,7 @@ fn check_count(bytes: u64, limit: u64, declared: Option<u64>) -> Result<(), Erro
 
 /// Stores a body of known length `len` with one R2 put of a `FixedLengthStream`.
 async fn store_whole(
-    body: &web_sys::ReadableStream,
+    mut reader: BodyReader,
     len: u64,
     limit: u64,
     job: &mut Job,
@@ -262,7 +274,6 @@ async fn store_whole(
     p: &mut Progress<'_>,
 ) -> Result<u64, Error> {
     let js = |e: JsValue| infra(js_error(e));
-    let mut reader = BodyReader::new(body).map_err(js)?;
     let fixed = worker_sys::FixedLengthStream::new_big_int(js_sys::BigInt::from(len)).map_err(js)?;
     let fixed: &web_sys::TransformStream = fixed.unchecked_ref();
     let writer = fixed.writable().get_writer().map_err(js)?;
@@ -300,7 +311,7 @@ async fn store_whole(
 
 /// Stores a body of unknown length as R2 multipart parts, one part in memory at a time.
 async fn store_in_parts(
-    body: &web_sys::ReadableStream,
+    mut reader: BodyReader,
     limit: u64,
     declared: Option<u64>,
     job: &mut Job,
@@ -308,7 +319,6 @@ async fn store_in_parts(
     key: &str,
     p: &mut Progress<'_>,
 ) -> Result<u64, Error> {
-    let mut reader = BodyReader::new(body).map_err(|e| infra(js_error(e)))?;
     let upload = bucket.create_multipart_upload(key.to_string()).execute().await.map_err(infra)?;
     let result = async {
         let mut parts = Vec::new();
