@@ -67,7 +67,7 @@ pub async fn download(cfg: &Config, job: &mut Job, bucket: &Bucket, p: &mut Prog
             Err(e) => Err(infra(js_error(e))),
             Ok(reader) => match len {
                 Some(len) => store_whole(reader, len, limit, job, bucket, &key, p).await,
-                None => store_in_parts(reader, limit, None, job, bucket, &key, p).await,
+                None => store_in_parts(reader, limit, job, bucket, &key, p).await,
             },
         },
     };
@@ -313,7 +313,6 @@ async fn store_whole(
 async fn store_in_parts(
     mut reader: BodyReader,
     limit: u64,
-    declared: Option<u64>,
     job: &mut Job,
     bucket: &Bucket,
     key: &str,
@@ -324,7 +323,7 @@ async fn store_in_parts(
         let mut parts = Vec::new();
         let mut buf: Vec<u8> = Vec::with_capacity(PART);
         while let Some(piece) = reader.next().await? {
-            check_count(reader.bytes, limit, declared)?;
+            check_count(reader.bytes, limit, None)?;
             let mut at = 0;
             let n = piece.byte_length();
             while at < n {
@@ -339,10 +338,7 @@ async fn store_in_parts(
                 }
             }
             reader.recycle(piece);
-            p.set(job, Step::DownloadingVideo, percent(reader.bytes, declared), false).await?;
-        }
-        if let Some(d) = declared.filter(|&d| d != reader.bytes) {
-            return Err(download_failed(format!("the source sent {} bytes but announced {d}", reader.bytes)));
+            p.set(job, Step::DownloadingVideo, percent(reader.bytes, None), false).await?;
         }
         if reader.bytes > 0 && (!buf.is_empty() || parts.is_empty()) {
             parts.push(upload.upload_part(parts.len() as u16 + 1, buf).await.map_err(infra)?);
