@@ -182,6 +182,21 @@ test('a file picked while the engine is still loading is taken up once it has lo
   }
 });
 
+test('a browser without WebAssembly SIMD is told so', async () => {
+  const old = await browser.context.newPage();
+  try {
+    // Chromium has SIMD; make the package's check see a browser without it.
+    await old.addInitScript(() => { WebAssembly.validate = () => false; });
+    await old.goto(svc.base + '/');
+    await old.setInputFiles('#file', join(FIXTURES_DIR, 'mp4_h264_aac_stereo44k.mp4'));
+    await old.waitForFunction(() => !document.getElementById('error').hidden);
+    assert.equal(await old.getAttribute('#error', 'data-code'), 'INTERNAL_ERROR');
+    assert.match(await old.textContent('#error'), /lacks WebAssembly SIMD/);
+  } finally {
+    await old.close();
+  }
+});
+
 describe('the API tab', () => {
   test('submits a URL job, follows its progress and offers the download', async () => {
     await page.click('#tab-api');

@@ -13,16 +13,25 @@ function asWorkerInput(input) {
   throw new ConversoError('INVALID_VIDEO', 'the input must be a File, Blob, ArrayBuffer or Uint8Array');
 }
 
+// A module that validates only where WebAssembly SIMD is supported (Chrome 91, Firefox 89,
+// Safari 16.4 and later): `(func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)`.
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
 /**
  * The API over one engine: `wasmUrl` is its module, `startWorker(name)` starts a worker that
- * serves it (serve-worker.js). The entry points spell both out with `new URL(…,
- * import.meta.url)` and `new Worker(…)`, the forms bundlers recognise.
+ * serves it (serve-worker.js); `simd`: the module needs WebAssembly SIMD. The entry points spell
+ * the first two out with `new URL(…, import.meta.url)` and `new Worker(…)`, the forms bundlers
+ * recognise.
  */
-export function browserApi(wasmUrl, startWorker) {
+export function browserApi(wasmUrl, startWorker, { simd = false } = {}) {
   let compiled;
 
   // The engine, compiled once per page and handed to each worker.
   function engine() {
+    if (simd && !WebAssembly.validate(SIMD_PROBE)) {
+      return Promise.reject(new ConversoError('INTERNAL_ERROR',
+        'this browser cannot run converso-audio: it lacks WebAssembly SIMD (Chrome 91, Firefox 89, Safari 16.4 and later have it); converso-audio/copy runs without it'));
+    }
     compiled ??= WebAssembly.compileStreaming(fetch(wasmUrl)).catch(async () => {
       const resp = await fetch(wasmUrl);
       if (!resp.ok) throw new ConversoError('INTERNAL_ERROR', `the engine could not be loaded from ${wasmUrl} (HTTP ${resp.status})`);

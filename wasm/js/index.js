@@ -5,6 +5,8 @@ import { browserApi } from './browser.js';
 
 export { ConversoError } from './errors.js';
 
-export const { probe, plan, extract } = browserApi(new URL('./converso_wasm_bg.wasm', import.meta.url), (name) =>
-  new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name }),
+export const { probe, plan, extract } = browserApi(
+  new URL('./converso_wasm_bg.wasm', import.meta.url),
+  (name) => new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name }),
+  { simd: true },
 );
